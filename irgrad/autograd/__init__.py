@@ -1,0 +1,1 @@
+"""Symbolic reverse-mode differentiation on the IR."""

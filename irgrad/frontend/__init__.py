@@ -1,0 +1,1 @@
+"""The PyTorch-facing frontend: Tensor, factories, modes and the realize driver."""

@@ -1,0 +1,1 @@
+"""The IR: dtypes, interned nodes, graph cuts, the op registry and the op table."""

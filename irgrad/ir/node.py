@@ -1,0 +1,135 @@
+"""The IR node: an immutable, interned operation with its result type.
+
+Structurally equal nodes are one object (hash-consing), so common subexpressions are shared
+at construction. A node's identity key is (op, attrs, requires_grad, input identities); its
+type (dtype, shape) follows from those through the op's shape rule, checked here, when the
+op is recorded. Two side fields are not part of identity: `site` (the user's source line) and
+`data` (the runtime buffer once the node has been realized).
+"""
+from __future__ import annotations
+
+import itertools
+import weakref
+
+from .. import errors
+from .dtypes import DType
+from .state import state, eager_hook
+
+_intern: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
+_leaf_ids = itertools.count()
+
+
+def _canon(v):
+    # Floats are keyed by bit pattern so 0.0/-0.0 and NaN attributes stay distinct and stable.
+    if type(v) is float:
+        return ("f", v.hex())
+    if type(v) is tuple:
+        return tuple(_canon(x) for x in v)
+    return v
+
+
+class Node:
+    __slots__ = ("op", "opdef", "dtype", "shape", "inputs", "attrs", "akey", "requires_grad",
+                 "device", "site", "data", "ikey", "uid", "__weakref__")
+
+    def __repr__(self):
+        shape = ",".join(str(s) for s in self.shape)
+        return f"<Node {self.op} {self.dtype.short}[{shape}] #{self.uid}>"
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    @property
+    def is_leaf_value(self) -> bool:
+        """True for nodes that only hold data (inputs to every graph that uses them)."""
+        return self.opdef.is_source and not self.inputs and self.op == "buffer"
+
+    def forget_history(self):
+        """Drop the inputs of a realized node that no gradient will ever flow through."""
+        if self.inputs and self.data is not None and not self.requires_grad:
+            if _intern.get(self.ikey) is self:
+                del _intern[self.ikey]
+            self.inputs = ()
+
+
+def _new(op, opdef, dtype, shape, inputs, attrs, akey, requires_grad, ikey, site, device):
+    n = Node()
+    n.device = device
+    n.op, n.opdef, n.dtype, n.shape, n.inputs = op, opdef, dtype, shape, inputs
+    n.attrs, n.akey, n.requires_grad, n.ikey = attrs, akey, requires_grad, ikey
+    n.site, n.data, n.uid = site, None, next(_leaf_ids)
+    return n
+
+
+def make(op: str, inputs=(), **attrs) -> Node:
+    """Record one op: check it with its shape rule, intern it, and (in eager mode) run it."""
+    from .opdef import REGISTRY
+
+    opdef = REGISTRY[op]
+    inputs = tuple(inputs)
+    device = attrs.get("device")
+    for i in inputs:
+        d = i.device
+        if d is not None and d != device:
+            if device is None:
+                device = d
+            else:
+                errors.fail(RuntimeError, "Expected all tensors to be on the same device, but "
+                                          f"found at least two devices, {device} and {d}!")
+    dtype, shape = opdef.infer(inputs, attrs)
+    akey = tuple(sorted((k, _canon(v)) for k, v in attrs.items()))
+    requires_grad = (state.grad_enabled and opdef.differentiable and dtype.category == 2
+                     and any(i.requires_grad for i in inputs))
+    ikey = (op, akey, requires_grad) + tuple(map(id, inputs))
+    node = None if opdef.unique else _intern.get(ikey)
+    if node is None:
+        node = _new(op, opdef, dtype, tuple(shape), inputs, attrs, akey, requires_grad, ikey,
+                    errors.current_site(), device)
+        if not opdef.unique:
+            _intern[ikey] = node
+        if state.eager and not opdef.is_source and eager_hook[0] is not None:
+            eager_hook[0](node)
+    return node
+
+
+def leaf(dtype: DType, shape, data=None, requires_grad=False, device="cpu") -> Node:
+    """A node that stands for a value (a realized buffer); every leaf is distinct."""
+    from .opdef import REGISTRY
+
+    uid = next(_leaf_ids)
+    node = _new("buffer", REGISTRY["buffer"], dtype, tuple(shape), (), {"uid": uid},
+                (("uid", uid),), bool(requires_grad), ("buffer", uid), errors.current_site(),
+                device)
+    node.data = data
+    return node
+
+
+def walk(outputs, stop=lambda n: False):
+    """Topological order of the nodes reachable from `outputs`, without recursion.
+
+    A node for which `stop(node)` holds is yielded but its inputs are not visited.
+    """
+    order, seen = [], set()
+    stack = [(n, False) for n in reversed(outputs)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if not stop(node):
+            for inp in reversed(node.inputs):
+                if id(inp) not in seen:
+                    stack.append((inp, False))
+    return order

@@ -1,0 +1,23 @@
+"""Process-wide recording state that node construction consults.
+
+Kept in `ir/` (which depends on nothing above it) so that node construction can read the
+grad mode and call the eager hook without importing the frontend: the frontend installs
+`eager_hook` and flips the flags.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.grad_enabled = True
+        self.eager = os.environ.get("IRGRAD_EAGER", "") not in ("", "0")
+        self.anomaly = False
+
+
+state = _State()
+
+# Set by irgrad.frontend.realize: called with each new compute node while eager mode is on.
+eager_hook = [None]

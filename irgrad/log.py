@@ -1,0 +1,52 @@
+"""Logs and dumps: `IRGRAD_LOG=compile,cache,realize,...` and `IRGRAD_DUMP=DIR`.
+
+Topics: compile (each IREE compile), cache (memory/disk hits and misses), realize (why a
+graph ran), recompile (what changed since the nearest cached graph), all (everything).
+Messages go to stderr with an `[irgrad:topic]` prefix.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+_topics = None
+
+
+def topics() -> frozenset:
+    global _topics
+    if _topics is None:
+        raw = os.environ.get("IRGRAD_LOG", "")
+        _topics = frozenset(t.strip() for t in raw.split(",") if t.strip())
+    return _topics
+
+
+def enabled(topic: str) -> bool:
+    t = topics()
+    return bool(t) and (topic in t or "all" in t)
+
+
+def set_topics(spec: str | None) -> None:
+    """Change the enabled topics at run time (None: re-read IRGRAD_LOG)."""
+    global _topics
+    _topics = None if spec is None else frozenset(
+        t.strip() for t in spec.split(",") if t.strip())
+
+
+def emit(topic: str, message: str) -> None:
+    if enabled(topic):
+        print(f"[irgrad:{topic}] {message}", file=sys.stderr, flush=True)
+
+
+def dump_dir():
+    return os.environ.get("IRGRAD_DUMP") or None
+
+
+def dump(directory: str, name: str, graph, module) -> None:
+    """Write a compiled graph's irgrad IR and MLIR (with locations) to `directory`."""
+    from .ir.printer import format_graph
+
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, f"{name}.irgrad.txt"), "w") as f:
+        f.write(format_graph(graph) + "\n")
+    with open(os.path.join(directory, f"{name}.mlir"), "w") as f:
+        f.write(module.operation.get_asm(enable_debug_info=True))

@@ -1,0 +1,1 @@
+"""Lowering: Graph -> MLIR (linalg/tensor/arith/math) -> IREE vmfb."""

@@ -1,0 +1,50 @@
+"""One table: irgrad device name -> IREE compile flags -> runtime driver.
+
+Flags that apply to every target (f64 kept as f64, optimization level) are listed once.
+"""
+from __future__ import annotations
+
+import os
+
+COMMON_FLAGS = (
+    "--iree-opt-level=O2",
+    "--iree-input-demote-f64-to-f32=false",
+)
+
+TARGETS = {
+    "cpu": {
+        "flags": ("--iree-hal-target-device=local",
+                  "--iree-hal-local-target-device-backends=llvm-cpu"),
+        "cpu_flag": "--iree-llvmcpu-target-cpu",
+        "driver": "local-task",
+    },
+    "cuda": {
+        "flags": ("--iree-hal-target-device=cuda", "--iree-cuda-target=sm_80"),
+        "driver": "cuda",
+    },
+    "rocm": {
+        "flags": ("--iree-hal-target-device=hip", "--iree-rocm-target=gfx942"),
+        "driver": "hip",
+    },
+    "vulkan": {
+        "flags": ("--iree-hal-target-device=vulkan", "--iree-vulkan-target=rdna3"),
+        "driver": "vulkan",
+    },
+}
+
+assert all({"flags", "driver"} <= set(t) for t in TARGETS.values())
+
+
+def compile_flags(target: str, cpu: str | None = None) -> tuple:
+    """Flags for compiling to `target`; `cpu` names the CPU for llvm-cpu (default: host)."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
+    t = TARGETS[target]
+    flags = tuple(t["flags"]) + COMMON_FLAGS
+    if "cpu_flag" in t:
+        flags += (f"{t['cpu_flag']}={cpu or os.environ.get('IRGRAD_CPU', 'host')}",)
+    return flags
+
+
+def driver(target: str) -> str:
+    return TARGETS[target]["driver"]

@@ -1,0 +1,1 @@
+"""Runtime: devices, device-resident buffers, loaded executables."""

@@ -1,0 +1,61 @@
+"""Runtime devices: one IREE HAL device, VM instance and HAL module per irgrad device name.
+
+Devices are created once per process, on first use. Creating a device whose hardware or
+driver is absent raises `RuntimeError("device not available: ...")` for every driver (IREE
+raises RuntimeError for cuda/hip and ValueError for vulkan).
+"""
+from __future__ import annotations
+
+import threading
+
+import iree.runtime as rt
+
+from ..lowering.targets import TARGETS, driver
+
+_lock = threading.Lock()
+_devices: dict = {}
+
+
+class Device:
+    """A realized device: the HAL device plus the VM pieces every module needs."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.driver = driver(name)
+        try:
+            hal = rt.get_device(self.driver, cache=False) if self.driver else None
+        except (RuntimeError, ValueError) as e:
+            raise RuntimeError(f"device not available: {name} ({self.driver}): {e}") from None
+        self.hal = hal
+        self.instance = rt.VmInstance()
+        self.hal_module = rt.create_hal_module(self.instance, hal)
+        self.allocator = hal.allocator
+
+    def __repr__(self):
+        return f"Device({self.name})"
+
+
+def get(name: str = "cpu") -> Device:
+    dev = _devices.get(name)
+    if dev is None:
+        with _lock:
+            dev = _devices.get(name)
+            if dev is None:
+                if name not in TARGETS:
+                    raise RuntimeError(f"Expected one of {', '.join(TARGETS)} device type at "
+                                       f"start of device string: {name}")
+                dev = Device(name)
+                _devices[name] = dev
+    return dev
+
+
+def available() -> list:
+    """Names of the devices this machine can run on right now."""
+    out = []
+    for name in TARGETS:
+        try:
+            get(name)
+            out.append(name)
+        except RuntimeError:
+            pass
+    return out
