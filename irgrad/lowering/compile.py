@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 import tempfile
 import time
 
@@ -46,6 +47,26 @@ def atomic_write(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+class _capture_fd2:
+    """Redirect file descriptor 2 to a temporary file for the duration of a with-block."""
+
+    def __enter__(self):
+        self._file = tempfile.TemporaryFile()
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        os.dup2(self._file.fileno(), 2)
+        return self
+
+    def __exit__(self, *exc):
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        return False
+
+    def text(self) -> str:
+        self._file.seek(0)
+        return self._file.read().decode(errors="replace")
 
 
 def _new_session(flags):
@@ -90,28 +111,25 @@ def compile_graph(graph, target: str = "cpu", cpu: str | None = None, dump_dir=N
     except FileNotFoundError:
         pass
     diagnostics = []
-
-    def on_diag(d):
-        diagnostics.append(f"{d.location}: {d.message}")
-        for note in d.notes:
-            diagnostics.append(f"  note: {note.location}: {note.message}")
-        return True
-
-    handler = session.context.attach_diagnostic_handler(on_diag)
     try:
         ok = module.operation.verify()
-        inv = session.invocation()
-        inv.import_module(module.operation)
-        ok = ok and inv.execute()
-        if ok:
-            out = Output.open_membuffer()
-            inv.output_vm_bytecode(out)
-            vmfb = bytes(out.map_memory())
     except Exception as e:  # the bindings raise for verify failures
         ok = False
         diagnostics.append(str(e))
-    finally:
-        handler.detach()
+    if ok:
+        inv = session.invocation()
+        inv.enable_console_diagnostics()
+        # A Python diagnostic handler is called without the GIL from inside execute() and
+        # aborts the process, so diagnostics go to fd 2, which is captured around the call.
+        with _capture_fd2() as captured:
+            inv.import_module(module.operation)
+            ok = inv.execute()
+            if ok:
+                out = Output.open_membuffer()
+                inv.output_vm_bytecode(out)
+                vmfb = bytes(out.map_memory())
+        if not ok:
+            diagnostics.append(captured.text())
     if not ok:
         raise _compile_error(graph, module, diagnostics, digest)
     stats["compiles"] += 1

@@ -35,7 +35,7 @@ class Buffer:
 
     @classmethod
     def from_numpy(cls, device, array: np.ndarray, dtype: dt.DType) -> "Buffer":
-        host = np.ascontiguousarray(array, dtype=dt.numpy_dtype(dtype))
+        host = np.asarray(array, dtype=dt.numpy_dtype(dtype), order="C")
         if dtype is dt.bfloat16:
             host = _to_bf16_bits(host)
         elif dtype is dt.bool_:
@@ -75,7 +75,7 @@ class Buffer:
 
 
 def _to_bf16_bits(a: np.ndarray) -> np.ndarray:
-    bits = np.ascontiguousarray(a, np.float32).view(np.uint32)
+    bits = np.asarray(a, np.float32, order="C").view(np.uint32)
     rounded = bits + 0x7FFF + ((bits >> 16) & 1)  # round to nearest even
     return (rounded >> 16).astype(np.uint16)
 

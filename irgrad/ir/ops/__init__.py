@@ -3,6 +3,8 @@
 `FAMILIES` lists the family modules; each may carry an `EXPORTS` table of public functions
 that `irgrad/frontend/exports.py` attaches to `irgrad` and `Tensor`.
 """
-from . import source, elementwise, reduce, movement, autograd_ops  # noqa: F401
+from . import (source, elementwise, unary, logical, reduce, scan, sort, movement, index,  # noqa
+               linalg, conv, random, composite, autograd_ops)
 
-FAMILIES = (source, elementwise, reduce, movement, autograd_ops)
+FAMILIES = (source, elementwise, unary, logical, reduce, scan, sort, movement, index, linalg,
+            conv, random, composite, autograd_ops)

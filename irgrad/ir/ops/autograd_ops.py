@@ -6,7 +6,8 @@ from ..opdef import defop
 from .common import unary_rule
 
 defop("detach", infer=unary_rule, reference=lambda x: x.copy(), scalar=lambda S, x: x,
-      differentiable=False, doc="Identity whose result never requires grad.")
+      differentiable=False, samples=lambda rng: [([rng.normal(size=(2, 3)).astype("float32")], {})],
+      doc="Identity whose result never requires grad.")
 
 
 def detach(x):

@@ -98,3 +98,44 @@ def float_unary_rule(inputs, attrs):
 def np_dtype_of(node_or_dtype):
     d = node_or_dtype.dtype if isinstance(node_or_dtype, Node) else node_or_dtype
     return dt.numpy_dtype(d)
+
+
+# ---- standard samples for elementwise ops ------------------------------------------------
+
+def _arr(rng, shape, dtype=np.float32, low=-2.0, high=2.0, positive=False):
+    if np.dtype(dtype) == np.bool_:
+        return rng.random(shape) > 0.5
+    if np.issubdtype(dtype, np.integer):
+        lo = 0 if positive else -5
+        return rng.integers(lo if not np.dtype(dtype).kind == "u" else 0, 6, size=shape,
+                            dtype=dtype)
+    if positive:
+        return rng.uniform(0.2, high if high > 0.2 else 2.0, size=shape).astype(dtype)
+    return rng.uniform(low, high, size=shape).astype(dtype)
+
+
+def unary_samples(positive=False, low=-2.0, high=2.0, dtypes=(np.float32,)):
+    """Samples for a unary op: a matrix, a 0-d value, an empty tensor, other dtypes."""
+    def samples(rng):
+        out = [([_arr(rng, (3, 4), dtypes[0], low, high, positive)], {}),
+               ([_arr(rng, (), dtypes[0], low, high, positive)], {}),
+               ([_arr(rng, (0, 3), dtypes[0], low, high, positive)], {})]
+        for d in dtypes[1:]:
+            out.append(([_arr(rng, (5,), d, low, high, positive)], {}))
+        return out
+    return samples
+
+
+def binary_samples(positive_rhs=False, dtypes=(np.float32,), low=-2.0, high=2.0):
+    """Samples for a binary op: same shape, broadcasting both ways, 0-d, empty."""
+    def samples(rng):
+        d0 = dtypes[0]
+        r = lambda shape, d=d0, pos=False: _arr(rng, shape, d, low, high, pos)  # noqa: E731
+        out = [([r((3, 4)), r((3, 4), pos=positive_rhs)], {}),
+               ([r((2, 1, 3)), r((4, 3), pos=positive_rhs)], {}),
+               ([r(()), r((5,), pos=positive_rhs)], {}),
+               ([r((0, 3)), r((1, 3), pos=positive_rhs)], {})]
+        for d in dtypes[1:]:
+            out.append(([r((4,), d), r((4,), d, pos=positive_rhs)], {}))
+        return out
+    return samples

@@ -10,8 +10,8 @@ import numpy as np
 from .. import dtypes as dt
 from ..node import Node, make
 from ..opdef import defop
-from .common import (binary_rule, cast, compare_rule, const, float_unary_rule, np_dtype_of,
-                     promote, result_dtype, to_node, unary_rule)
+from .common import (binary_rule, binary_samples, cast, compare_rule, const, float_unary_rule,
+                     np_dtype_of, promote, result_dtype, to_node, unary_rule, unary_samples)
 from .grads import sum_to
 
 
@@ -29,6 +29,12 @@ defop("cast",
       reference=_cast_ref,
       scalar=lambda S, x: S.cast(x, S.dtype, S.out),
       grad=lambda g, n: (cast(g, n.inputs[0].dtype),),
+      samples=lambda rng: [([rng.normal(size=(3, 4)).astype(np.float32)], {"dtype": dt.int64}),
+                           ([rng.normal(size=(3,))], {"dtype": dt.float32}),
+                           ([rng.normal(size=(4,)).astype(np.float32)], {"dtype": dt.float64}),
+                           ([np.array([0, 2, -3])], {"dtype": dt.bool_}),
+                           ([np.array([True, False])], {"dtype": dt.float32}),
+                           ([np.array([300, -7], dtype=np.int64)], {"dtype": dt.uint8})],
       doc="Convert to attrs['dtype'] (float->int truncates toward zero).")
 
 # ---- binary arithmetic --------------------------------------------------------------------
@@ -56,23 +62,25 @@ def _grad_div(g, n):
     return sum_to(ga, a.shape), sum_to(gb, b.shape)
 
 
+_BIN = binary_samples(dtypes=(np.float32, np.int64))
+_BIN_F = binary_samples(positive_rhs=True)
 defop("add", infer=binary_rule, reference=np.add, scalar=lambda S, a, b: S.add(a, b),
-      grad=_grad_add)
+      grad=_grad_add, samples=_BIN)
 defop("sub", infer=binary_rule, reference=np.subtract, scalar=lambda S, a, b: S.sub(a, b),
-      grad=_grad_sub)
+      grad=_grad_sub, samples=_BIN)
 defop("mul", infer=binary_rule, reference=np.multiply, scalar=lambda S, a, b: S.mul(a, b),
-      grad=_grad_mul)
+      grad=_grad_mul, samples=_BIN)
 defop("div", infer=binary_rule, reference=lambda a, b: np.true_divide(a, b).astype(a.dtype),
-      scalar=lambda S, a, b: S.div(a, b), grad=_grad_div,
+      scalar=lambda S, a, b: S.div(a, b), grad=_grad_div, samples=_BIN_F,
       doc="True division on floats; integer division truncates (public div casts first).")
 defop("neg", infer=unary_rule, reference=np.negative, scalar=lambda S, x: S.neg(x),
-      grad=lambda g, n: (neg(g),))
+      grad=lambda g, n: (neg(g),), samples=unary_samples(dtypes=(np.float32, np.int64)))
 defop("exp", infer=float_unary_rule, reference=np.exp, scalar=lambda S, x: S.exp(x),
-      grad=lambda g, n: (mul(g, n),))
+      grad=lambda g, n: (mul(g, n),), samples=unary_samples())
 defop("log", infer=float_unary_rule, reference=np.log, scalar=lambda S, x: S.log(x),
-      grad=lambda g, n: (div(g, n.inputs[0]),))
+      grad=lambda g, n: (div(g, n.inputs[0]),), samples=unary_samples(positive=True))
 defop("tanh", infer=float_unary_rule, reference=np.tanh, scalar=lambda S, x: S.tanh(x),
-      grad=lambda g, n: (mul(g, sub(1.0, mul(n, n))),))
+      grad=lambda g, n: (mul(g, sub(1.0, mul(n, n))),), samples=unary_samples())
 
 
 def _grad_maximum(g, n):
@@ -90,15 +98,15 @@ def _grad_minimum(g, n):
 
 
 defop("maximum", infer=binary_rule, reference=np.maximum, scalar=lambda S, a, b: S.max(a, b),
-      grad=_grad_maximum)
+      grad=_grad_maximum, samples=_BIN)
 defop("minimum", infer=binary_rule, reference=np.minimum, scalar=lambda S, a, b: S.min(a, b),
-      grad=_grad_minimum)
+      grad=_grad_minimum, samples=_BIN)
 
 # ---- comparison and selection ---------------------------------------------------------------
 
 for _name, _np in (("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
                    ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)):
-    defop(_name, infer=compare_rule, reference=_np, differentiable=False,
+    defop(_name, infer=compare_rule, reference=_np, differentiable=False, samples=_BIN,
           scalar=(lambda p: lambda S, a, b: S.cmp(p, a, b))(_name))
 
 
@@ -119,8 +127,15 @@ def _grad_where(g, n):
     return None, sum_to(where(c, g, zero), a.shape), sum_to(where(c, zero, g), b.shape)
 
 
-defop("where", infer=_where_rule, reference=np.where, scalar=lambda S, c, a, b: S.select(c, a, b),
-      grad=_grad_where)
+def _where_samples(rng):
+    return [([rng.random((3, 4)) > 0.5, rng.normal(size=(3, 4)).astype(np.float32),
+              rng.normal(size=(4,)).astype(np.float32)], {}),
+            ([np.array(True), rng.normal(size=(2, 3)), rng.normal(size=(2, 1))], {}),
+            ([rng.random((5,)) > 0.5, np.arange(5), -np.arange(5)], {})]
+
+
+defop("where", infer=_where_rule, reference=np.where,
+      scalar=lambda S, c, a, b: S.select(c, a, b), grad=_grad_where, samples=_where_samples)
 
 # ---- public node-level functions -------------------------------------------------------------
 

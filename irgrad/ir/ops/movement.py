@@ -21,7 +21,12 @@ def _reshape_rule(inputs, attrs):
 defop("reshape", infer=_reshape_rule,
       reference=lambda x, shape: np.reshape(x, shape),
       lower=lambda L, n, ops: L.reshape(ops[0], n.inputs[0].shape, n.shape, n.dtype),
-      grad=lambda g, n: (reshape(g, n.inputs[0].shape),))
+      grad=lambda g, n: (reshape(g, n.inputs[0].shape),),
+      samples=lambda rng: [([rng.normal(size=(3, 4)).astype(np.float32)], {"shape": (2, 6)}),
+                           ([rng.normal(size=(2, 3, 4)).astype(np.float32)], {"shape": (24,)}),
+                           ([rng.normal(size=(1,)).astype(np.float32)], {"shape": ()}),
+                           ([rng.normal(size=()).astype(np.float32)], {"shape": (1, 1)}),
+                           ([np.arange(6)], {"shape": (3, 2)})])
 
 
 def infer_shape(shape, total):
@@ -75,7 +80,10 @@ def _expand_lower(L, n, ops):
 defop("expand", infer=_expand_rule,
       reference=lambda x, shape: np.broadcast_to(x, shape).copy(),
       lower=_expand_lower,
-      grad=lambda g, n: (sum_to(g, n.inputs[0].shape),))
+      grad=lambda g, n: (sum_to(g, n.inputs[0].shape),),
+      samples=lambda rng: [([rng.normal(size=(3, 1)).astype(np.float32)], {"shape": (3, 4)}),
+                           ([rng.normal(size=(4,)).astype(np.float32)], {"shape": (2, 3, 4)}),
+                           ([rng.normal(size=()).astype(np.float32)], {"shape": (2, 2)})])
 
 
 def expand(x, shape):

@@ -58,7 +58,12 @@ def _grad_sum(g, n):
 defop("sum", infer=reduce_rule,
       reference=lambda x, dims, keepdim: np.sum(x, axis=dims, keepdims=keepdim).astype(x.dtype),
       lower=lambda L, n, ops: lower_reduction(L, n, ops[0], 0, lambda S, a, v: S.add(a, v)),
-      grad=_grad_sum)
+      grad=_grad_sum,
+      samples=lambda rng: [([rng.normal(size=(3, 4)).astype(np.float32)], {"dims": (1,), "keepdim": False}),
+                           ([rng.normal(size=(2, 3, 4)).astype(np.float32)], {"dims": (0, 2), "keepdim": True}),
+                           ([rng.normal(size=()).astype(np.float32)], {"dims": (), "keepdim": False}),
+                           ([rng.normal(size=(0, 3)).astype(np.float32)], {"dims": (0,), "keepdim": False}),
+                           ([np.arange(6).reshape(2, 3)], {"dims": (0, 1), "keepdim": False})])
 
 
 def sum(x, dim=None, keepdim=False, dtype=None):

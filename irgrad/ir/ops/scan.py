@@ -1,0 +1,4 @@
+"""Scans along a dim (cumsum, cumprod)."""
+from __future__ import annotations
+
+EXPORTS: list = []

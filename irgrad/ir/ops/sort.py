@@ -1,0 +1,4 @@
+"""Sorting and selection (sort, argsort, topk, kthvalue-style ops)."""
+from __future__ import annotations
+
+EXPORTS: list = []
