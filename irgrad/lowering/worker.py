@@ -1,0 +1,83 @@
+"""The compiler worker: a child process that turns MLIR bytecode into a vmfb.
+
+IREE runs inside this process, not the user's, so a compiler crash (abort, segfault, fatal
+LLVM error) kills only the worker: the parent sees the pipe close, reports a typed
+`CompileError` naming the user's line, and starts a fresh worker for the next compile.
+
+This file runs as a script (`python worker.py`) and imports nothing from irgrad, so the
+worker starts with only iree.compiler loaded. Protocol over stdin/stdout, each message a
+4-byte big-endian length then the bytes:
+    request:  JSON {"flags": [...]}          then the MLIR bytecode
+    response: JSON {"ok": bool, "diagnostics": str}  then the vmfb (empty on failure)
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+import tempfile
+
+
+def read_message(stream) -> bytes | None:
+    head = stream.read(4)
+    if len(head) < 4:
+        return None
+    (n,) = struct.unpack(">I", head)
+    data = stream.read(n)
+    if len(data) < n:
+        return None
+    return data
+
+
+def write_message(stream, data: bytes) -> None:
+    stream.write(struct.pack(">I", len(data)))
+    stream.write(data)
+
+
+def _compile(flags, bytecode):
+    from iree.compiler.api import Output, Session, Source
+
+    session = Session()
+    session.set_flags(*flags)
+    inv = session.invocation()
+    inv.enable_console_diagnostics()
+    capture = tempfile.TemporaryFile()
+    saved = os.dup(2)
+    os.dup2(capture.fileno(), 2)
+    vmfb = b""
+    try:
+        ok = inv.parse_source(Source.wrap_buffer(session, bytecode)) and inv.execute()
+        if ok:
+            out = Output.open_membuffer()
+            inv.output_vm_bytecode(out)
+            vmfb = bytes(out.map_memory())
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    capture.seek(0)
+    diagnostics = capture.read().decode(errors="replace")
+    return bool(ok), diagnostics, vmfb
+
+
+def main() -> None:
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        header = read_message(stdin)
+        if header is None:
+            return
+        bytecode = read_message(stdin)
+        if bytecode is None:
+            return
+        flags = json.loads(header)["flags"]
+        try:
+            ok, diagnostics, vmfb = _compile(flags, bytecode)
+        except Exception as e:  # a Python-level failure: report it, keep serving
+            ok, diagnostics, vmfb = False, f"{type(e).__name__}: {e}", b""
+        write_message(stdout, json.dumps({"ok": ok, "diagnostics": diagnostics}).encode())
+        write_message(stdout, vmfb)
+        stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
