@@ -50,3 +50,9 @@ def dump(directory: str, name: str, graph, module) -> None:
         f.write(format_graph(graph) + "\n")
     with open(os.path.join(directory, f"{name}.mlir"), "w") as f:
         f.write(module.operation.get_asm(enable_debug_info=True))
+
+
+def dump_text(directory: str, filename: str, text: str) -> None:
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, filename), "w") as f:
+        f.write(text + "\n")

@@ -8,6 +8,7 @@ same function on every new node, so eager and lazy share one path.
 from __future__ import annotations
 
 import time
+import weakref
 
 from .. import errors, log
 from ..ir.graph import Graph
@@ -19,6 +20,16 @@ from ..runtime import device as devices
 from ..runtime.executable import Executable
 
 _memory_cache: dict = {}
+# Nodes worth computing in the next graph that runs (e.g. the loss that backward() started
+# from): realizing them together with the optimizer step saves a second forward pass when
+# the user reads them afterwards. Weak: a dropped tensor is never computed.
+_wanted: "weakref.WeakValueDictionary[int, Node]" = weakref.WeakValueDictionary()
+
+
+def want(node: Node) -> None:
+    """Ask for `node` to ride along with the next realization (if still alive by then)."""
+    if node.data is None:
+        _wanted[id(node)] = node
 counters = {"realizations": 0, "memory_hits": 0, "compiles": 0}
 
 
@@ -54,6 +65,11 @@ def realize_nodes(nodes, reason: str = "") -> None:
             pending.append(n)
     if not pending:
         return
+    if _wanted:
+        extra = [n for n in list(_wanted.values()) if n.data is None and id(n) not in seen
+                 and n.device == pending[0].device]
+        _wanted.clear()
+        pending.extend(extra)
     graph = Graph.cut(pending)
     dev_name = _graph_device(graph)
     if log.enabled("realize"):

@@ -133,3 +133,22 @@ def walk(outputs, stop=lambda n: False):
                 if id(inp) not in seen:
                     stack.append((inp, False))
     return order
+
+
+def rebuild(node: Node, inputs, op: str | None = None, attrs: dict | None = None) -> Node:
+    """A pass-local copy of `node` with new inputs (and optionally a new op/attrs).
+
+    Not interned and never realized eagerly: passes build private graphs for the compiler
+    without disturbing the user's nodes. The user's site is kept for error messages.
+    """
+    from .opdef import REGISTRY
+
+    op = op or node.op
+    attrs = node.attrs if attrs is None else attrs
+    opdef = REGISTRY[op]
+    inputs = tuple(inputs)
+    dtype, shape = opdef.infer(inputs, attrs)
+    akey = tuple(sorted((k, _canon(v)) for k, v in attrs.items()))
+    n = _new(op, opdef, dtype, tuple(shape), inputs, attrs, akey, False, None, node.site,
+             node.device)
+    return n

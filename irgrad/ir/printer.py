@@ -6,11 +6,23 @@ from __future__ import annotations
 
 
 def _fmt_attr(v):
+    if isinstance(v, str) and v.endswith(")") and "(" in v:
+        return v
     if isinstance(v, float):
         return repr(v)
     if hasattr(v, "name") and hasattr(v, "mlir"):
         return v.name
     return repr(v)
+
+
+def format_program(program) -> str:
+    """A fused kernel's program as one expression: tanh(sub(exp(mul(x0, x1)), x0))."""
+    exprs = []
+    for op, items, _in_d, _out_d, refs in program:
+        args = [f"x{k}" if kind == "x" else exprs[k] for kind, k in refs]
+        extra = [f"{k}={_fmt_attr(v)}" for k, v in items]
+        exprs.append(f"{op}({', '.join(args + extra)})")
+    return exprs[-1] if exprs else ""
 
 
 def format_type(node) -> str:
@@ -34,6 +46,8 @@ def format_graph(graph, title: str = "graph") -> str:
         k += 1
         args = ", ".join(names[id(x)] for x in n.inputs)
         attrs = {a: v for a, v in n.attrs.items()}
+        if "program" in attrs:
+            attrs = {"expr": format_program(attrs["program"])}
         attr_txt = ""
         if attrs:
             attr_txt = " {" + ", ".join(f"{a}={_fmt_attr(v)}" for a, v in sorted(attrs.items())) + "}"

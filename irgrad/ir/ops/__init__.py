@@ -4,7 +4,7 @@
 that `irgrad/frontend/exports.py` attaches to `irgrad` and `Tensor`.
 """
 from . import (source, elementwise, unary, logical, reduce, scan, sort, movement, index,  # noqa
-               linalg, conv, random, composite, autograd_ops)
+               linalg, conv, random, composite, autograd_ops, fused)
 
 FAMILIES = (source, elementwise, unary, logical, reduce, scan, sort, movement, index, linalg,
-            conv, random, composite, autograd_ops)
+            conv, random, composite, autograd_ops, fused)
