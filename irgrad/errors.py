@@ -56,8 +56,18 @@ def user_frame():
 
 
 def current_site() -> Site:
-    f = user_frame()
-    return Site(f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
+    frame = sys._getframe(1)
+    cache = _site_cache
+    while frame is not None:
+        code = frame.f_code
+        internal = cache.get(code.co_filename)
+        if internal is None:
+            internal = _is_internal(code.co_filename)
+        if not internal:
+            return Site(code.co_filename, frame.f_lineno, code.co_name)
+        last = frame
+        frame = frame.f_back
+    return Site(last.f_code.co_filename, last.f_lineno, last.f_code.co_name)
 
 
 def fail(cls, message: str):

@@ -17,6 +17,12 @@ from .state import state, eager_hook
 
 _intern: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
 _leaf_ids = itertools.count()
+# Nodes whose saved values a backward without retain_graph has "freed" (autograd/engine.py).
+# Recording the same op again gives the user a fresh graph, so an intern hit unfreezes it.
+freed: "weakref.WeakSet[Node]" = weakref.WeakSet()
+
+
+from .opdef import REGISTRY as _REGISTRY  # noqa: E402  (opdef imports nothing from here)
 
 
 def _canon(v):
@@ -71,11 +77,10 @@ def _new(op, opdef, dtype, shape, inputs, attrs, akey, requires_grad, ikey, site
 
 def make(op: str, inputs=(), **attrs) -> Node:
     """Record one op: check it with its shape rule, intern it, and (in eager mode) run it."""
-    from .opdef import REGISTRY
-
-    opdef = REGISTRY[op]
+    opdef = _REGISTRY[op]
     inputs = tuple(inputs)
-    device = attrs.get("device")
+    device = attrs.get("device") if attrs else None
+    requires_grad = False
     for i in inputs:
         d = i.device
         if d is not None and d != device:
@@ -84,11 +89,16 @@ def make(op: str, inputs=(), **attrs) -> Node:
             else:
                 errors.fail(RuntimeError, "Expected all tensors to be on the same device, but "
                                           f"found at least two devices, {device} and {d}!")
+        if i.requires_grad:
+            requires_grad = True
     dtype, shape = opdef.infer(inputs, attrs)
-    akey = tuple(sorted((k, _canon(v)) for k, v in attrs.items()))
-    requires_grad = (state.grad_enabled and opdef.differentiable and dtype.category == 2
-                     and any(i.requires_grad for i in inputs))
-    ikey = (op, akey, requires_grad) + tuple(map(id, inputs))
+    if attrs:
+        akey = tuple(sorted([(k, _canon(v)) for k, v in attrs.items()]))
+    else:
+        akey = ()
+    requires_grad = (requires_grad and state.grad_enabled and opdef.differentiable
+                     and dtype.category == 2)
+    ikey = (op, akey, requires_grad, *map(id, inputs))
     node = None if opdef.unique else _intern.get(ikey)
     if node is None:
         node = _new(op, opdef, dtype, tuple(shape), inputs, attrs, akey, requires_grad, ikey,
@@ -97,6 +107,8 @@ def make(op: str, inputs=(), **attrs) -> Node:
             _intern[ikey] = node
         if state.eager and not opdef.is_source and eager_hook[0] is not None:
             eager_hook[0](node)
+    elif freed.data:  # the raw set: WeakSet.__len__ is slow on this hot path
+        freed.discard(node)
     return node
 
 

@@ -60,6 +60,15 @@ def to_node(x, dtype: dt.DType) -> Node:
 
 def promote(*xs, floating: bool = False):
     """Convert operands to their common dtype (a floating one if `floating`)."""
+    if len(xs) == 2:  # the hot path: two operands, fast answers for common cases
+        a, b = xs
+        ta, tb = type(a) is Node, type(b) is Node
+        if ta and tb and a.dtype is b.dtype and (not floating or a.dtype.category == dt.FLOAT):
+            return a.dtype, [a, b]
+        if ta and type(b) is float and a.dtype.category == dt.FLOAT:
+            return a.dtype, [a, const(b, a.dtype)]
+        if tb and type(a) is float and b.dtype.category == dt.FLOAT:
+            return b.dtype, [const(a, b.dtype), b]
     d = result_dtype(*xs)
     if floating and d.category != dt.FLOAT:
         d = dt.get_default_dtype()
@@ -80,7 +89,14 @@ def unary_rule(inputs, attrs):
 
 
 def binary_rule(inputs, attrs):
-    return same_dtype(inputs), broadcast_shapes(*(x.shape for x in inputs))
+    a, b = inputs
+    if a.dtype is not b.dtype:
+        same_dtype(inputs)
+    if a.shape == b.shape or not b.shape:
+        return a.dtype, a.shape
+    if not a.shape:
+        return a.dtype, b.shape
+    return a.dtype, broadcast_shapes(a.shape, b.shape)
 
 
 def compare_rule(inputs, attrs):
