@@ -79,7 +79,7 @@ def realize_nodes(nodes, reason: str = "") -> None:
     exe = executable_for(graph, dev_name)
     t0 = time.perf_counter() if log.enabled("realize") else 0.0
     try:
-        outs = exe([n.data for n in graph.inputs])
+        outs = exe([n.data for n in graph.inputs], pending[0].site)
     except (RuntimeError, ValueError) as e:
         site = pending[0].site
         raise errors.RuntimeFailure(f"compiled graph failed while running (outputs recorded at "

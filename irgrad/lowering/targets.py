@@ -9,6 +9,9 @@ import os
 COMMON_FLAGS = (
     "--iree-opt-level=O2",
     "--iree-input-demote-f64-to-f32=false",
+    # Coarse-fences ABI: each call waits on/signals a timeline, so runs are queued, not
+    # synchronous (runtime/executable.py passes the fences).
+    "--iree-execution-model=async-external",
 )
 
 TARGETS = {

@@ -27,11 +27,25 @@ def _element_type(d: dt.DType):
 class Buffer:
     """One tensor's storage on a device."""
 
-    __slots__ = ("device", "view", "dtype", "shape", "_host")
+    __slots__ = ("device", "view", "dtype", "shape", "_host", "ready", "origin")
 
-    def __init__(self, device, view, dtype: dt.DType, shape: tuple):
+    def __init__(self, device, view, dtype: dt.DType, shape: tuple, ready: int = 0,
+                 origin=None):
         self.device, self.view, self.dtype, self.shape = device, view, dtype, tuple(shape)
         self._host = None
+        # The device timeline value after which the contents are valid (0: valid now), and
+        # the user site of the op that produced them, for errors surfacing at wait time.
+        self.ready, self.origin = ready, origin
+
+    def wait(self) -> None:
+        if self.ready and self.ready > self.device.completed:
+            try:
+                self.device.wait(self.ready)
+            except RuntimeError as e:
+                from ..errors import RuntimeFailure
+                where = f" (op recorded at {self.origin})" if self.origin else ""
+                raise RuntimeFailure(f"a compiled graph failed while running{where}: {e}",
+                                     self.origin) from None
 
     @classmethod
     def from_numpy(cls, device, array: np.ndarray, dtype: dt.DType) -> "Buffer":
@@ -48,6 +62,7 @@ class Buffer:
     def to_numpy(self) -> np.ndarray:
         """A fresh host copy of the values."""
         if self._host is None:
+            self.wait()
             d = self.dtype
             raw = {dt.bool_: np.int8, dt.bfloat16: np.uint16}.get(d, None)
             raw_np = np.dtype(raw) if raw is not None else d.np

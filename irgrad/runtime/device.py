@@ -30,6 +30,30 @@ class Device:
         self.instance = rt.VmInstance()
         self.hal_module = rt.create_hal_module(self.instance, hal)
         self.allocator = hal.allocator
+        # One timeline orders all graphs on this device: graph k waits for value k-1 and
+        # signals k, so Python can record step n+1 while step n still runs.
+        self.timeline = hal.create_semaphore(0)
+        self.submitted = 0
+        self.completed = 0
+        self._lock = threading.Lock()
+
+    def next_fences(self):
+        """(wait fence, signal fence, signal value) for the next graph on this device."""
+        with self._lock:
+            value = self.submitted + 1
+            self.submitted = value
+        return (rt.HalFence.create_at(self.timeline, value - 1),
+                rt.HalFence.create_at(self.timeline, value), value)
+
+    def wait(self, value: int) -> None:
+        """Block until the graph that signals `value` has finished."""
+        if value <= self.completed:
+            return
+        rt.HalFence.create_at(self.timeline, value).wait()
+        self.completed = max(self.completed, value)
+
+    def synchronize(self) -> None:
+        self.wait(self.submitted)
 
     def __repr__(self):
         return f"Device({self.name})"

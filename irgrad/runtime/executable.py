@@ -12,7 +12,8 @@ from .buffer import Buffer
 
 
 class Executable:
-    __slots__ = ("device", "module", "context", "function", "out_types", "n_in", "vmfb")
+    __slots__ = ("device", "module", "context", "function", "out_types", "n_in", "vmfb",
+                 "is_async")
 
     def __init__(self, device, vmfb: bytes, out_types, n_in: int, entry: str = "main"):
         self.device, self.vmfb = device, vmfb
@@ -23,13 +24,20 @@ class Executable:
             raise RuntimeError(f"compiled module has no function {entry!r}")
         self.out_types = list(out_types)  # [(dtype, shape)]
         self.n_in = n_in
+        self.is_async = self.function.reflection.get("iree.abi.model") == "coarse-fences"
 
-    def __call__(self, buffers):
-        args = rt.VmVariantList(len(buffers))
+    def __call__(self, buffers, origin=None):
+        """Enqueue one run; the returned buffers become valid when the device gets there."""
+        args = rt.VmVariantList(len(buffers) + 2)
         for b in buffers:
             args.push_ref(b.view)
+        ready = 0
+        if self.is_async:
+            wait, signal, ready = self.device.next_fences()
+            args.push_ref(wait)
+            args.push_ref(signal)
         rets = rt.VmVariantList(len(self.out_types))
         self.context.invoke(self.function, args, rets)
         dev = self.device
-        return [Buffer(dev, rets.get_as_object(i, rt.HalBufferView), d, s)
+        return [Buffer(dev, rets.get_as_object(i, rt.HalBufferView), d, s, ready, origin)
                 for i, (d, s) in enumerate(self.out_types)]
