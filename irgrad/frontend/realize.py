@@ -26,6 +26,12 @@ _memory_cache: dict = {}
 _wanted: "weakref.WeakValueDictionary[int, Node]" = weakref.WeakValueDictionary()
 
 
+def mark_step() -> None:
+    """Called by optimizers once per step: the clock of the growing-graph warning."""
+    from ..ir.state import steps
+    steps[0] += 1
+
+
 def want(node: Node) -> None:
     """Ask for `node` to ride along with the next realization (if still alive by then)."""
     if node.data is None:

@@ -13,7 +13,7 @@ import weakref
 
 from .. import errors
 from .dtypes import DType
-from .state import state, eager_hook
+from .state import GROWTH_WARN_STEPS, eager_hook, growth_warned, state, steps
 
 _intern: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
 _leaf_ids = itertools.count()
@@ -36,7 +36,7 @@ def _canon(v):
 
 class Node:
     __slots__ = ("op", "opdef", "dtype", "shape", "inputs", "attrs", "akey", "requires_grad",
-                 "device", "site", "data", "ikey", "uid", "__weakref__")
+                 "device", "site", "data", "ikey", "uid", "epoch", "__weakref__")
 
     def __repr__(self):
         shape = ",".join(str(s) for s in self.shape)
@@ -72,6 +72,7 @@ def _new(op, opdef, dtype, shape, inputs, attrs, akey, requires_grad, ikey, site
     n.op, n.opdef, n.dtype, n.shape, n.inputs = op, opdef, dtype, shape, inputs
     n.attrs, n.akey, n.requires_grad, n.ikey = attrs, akey, requires_grad, ikey
     n.site, n.data, n.uid = site, None, next(_leaf_ids)
+    n.epoch = steps[0]
     return n
 
 
@@ -81,7 +82,10 @@ def make(op: str, inputs=(), **attrs) -> Node:
     inputs = tuple(inputs)
     device = attrs.get("device") if attrs else None
     requires_grad = False
+    epoch = steps[0]
     for i in inputs:
+        if i.data is None and i.epoch < epoch:
+            epoch = i.epoch
         d = i.device
         if d is not None and d != device:
             if device is None:
@@ -103,6 +107,9 @@ def make(op: str, inputs=(), **attrs) -> Node:
     if node is None:
         node = _new(op, opdef, dtype, tuple(shape), inputs, attrs, akey, requires_grad, ikey,
                     errors.current_site(), device)
+        node.epoch = epoch
+        if steps[0] - epoch >= GROWTH_WARN_STEPS and not growth_warned[0]:
+            _warn_growth(node)
         if not opdef.unique:
             _intern[ikey] = node
         if state.eager and not opdef.is_source and eager_hook[0] is not None:
@@ -110,6 +117,19 @@ def make(op: str, inputs=(), **attrs) -> Node:
     elif freed.data:  # the raw set: WeakSet.__len__ is slow on this hot path
         freed.discard(node)
     return node
+
+
+def _warn_growth(node: Node) -> None:
+    import warnings
+
+    growth_warned[0] = True
+    warnings.warn_explicit(
+        f"irgrad: the pending (unrealized) graph keeps growing across training steps: the "
+        f"{node.op} recorded here depends on values left unrealized for "
+        f"{steps[0] - node.epoch} steps, so every step makes it bigger. Read it with "
+        f".item()/irgrad.realize(...) each step, or .detach() what you carry over "
+        f"(e.g. `total += loss.item()` instead of `total += loss`).",
+        RuntimeWarning, node.site.file, node.site.line)
 
 
 def leaf(dtype: DType, shape, data=None, requires_grad=False, device="cpu") -> Node:

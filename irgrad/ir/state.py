@@ -21,3 +21,10 @@ state = _State()
 
 # Set by irgrad.frontend.realize: called with each new compute node while eager mode is on.
 eager_hook = [None]
+
+# Training steps seen so far (optimizers call frontend.realize.mark_step()). Each node
+# remembers the step of its oldest still-pending ancestor, so a graph that keeps growing
+# across steps without being realized is noticed once, at the user's line.
+steps = [0]
+GROWTH_WARN_STEPS = 3
+growth_warned = [False]
