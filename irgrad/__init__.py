@@ -49,3 +49,19 @@ def numel(t) -> int:
 
 
 __version__ = "0.1.0"
+
+from .frontend import autograd_api as _autograd_api  # noqa: E402
+from . import autograd  # noqa: E402,F401
+
+_autograd_api.install()
+from . import nn  # noqa: E402,F401
+from . import optim, utils, multiprocessing, serialization  # noqa: E402,F401
+from .serialization import save, load  # noqa: E402,F401
+
+from .frontend import indexing as _indexing  # noqa: E402
+
+_indexing.install(globals())
+
+from .frontend import random as _random  # noqa: E402
+
+_random.install(globals())

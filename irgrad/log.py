@@ -1,8 +1,18 @@
 """Logs and dumps: `IRGRAD_LOG=compile,cache,realize,...` and `IRGRAD_DUMP=DIR`.
 
-Topics: compile (each IREE compile), cache (memory/disk hits and misses), realize (why a
-graph ran), recompile (what changed since the nearest cached graph), all (everything).
-Messages go to stderr with an `[irgrad:topic]` prefix.
+Topics (comma-separated; `all` turns on every one):
+- `realize`: why a graph ran (`numpy()`, `item()`, `print`, `irgrad.realize`, `eager`, ...),
+  its size and the user's line that asked for it, then its run time;
+- `cache`: memory-cache hits and misses, disk-cache hits and misses, damaged entries;
+- `compile`: each IREE compile (digest, node count, vmfb size, seconds, target);
+- `passes`: node counts before and after each optimization pass.
+Messages go to stderr as `[irgrad:topic] message`. IRGRAD_LOG is read once, at the first
+message; `set_topics` changes the topics at run time.
+
+`IRGRAD_DUMP=DIR` writes, per compiled graph, `<digest>.irgrad.txt` (the graph that was
+lowered, one SSA line per node with the user's file:line) and `<digest>.mlir` (the module
+handed to IREE, with locations). Note that `irgrad.log` is the logarithm (as `torch.log`);
+import this module as `from irgrad.log import ...` or `sys.modules["irgrad.log"]`.
 """
 from __future__ import annotations
 

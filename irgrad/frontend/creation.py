@@ -20,25 +20,33 @@ from .tensor import Tensor
 
 
 def _infer_dtype(data):
-    """PyTorch's dtype inference for nested Python data."""
-    stack, cat = [data], -1
+    """PyTorch's dtype inference for (nested) Python data: promote over every element.
+
+    Python floats count as the default dtype, ints as int64, bools as bool; tensors, NumPy
+    arrays and NumPy scalars bring their own dtype. An empty sequence gets the default dtype.
+    """
+    stack, found = [data], None
     while stack:
         x = stack.pop()
         if isinstance(x, Tensor):
-            cat = max(cat, x.dtype.category + (10 if x.dtype.category == dt.FLOAT else 0))
+            d = x.dtype
+        elif isinstance(x, (np.ndarray, np.generic)):
+            d = dt.from_numpy(x.dtype)
         elif isinstance(x, (list, tuple)):
             stack.extend(x)
-        elif isinstance(x, (bool, np.bool_)):
-            cat = max(cat, dt.BOOL)
-        elif isinstance(x, (int, np.integer)):
-            cat = max(cat, dt.INT)
-        elif isinstance(x, (float, np.floating)):
-            cat = max(cat, dt.FLOAT)
+            continue
+        elif isinstance(x, bool):
+            d = dt.bool_
+        elif isinstance(x, int):
+            d = dt.int64
+        elif isinstance(x, float):
+            d = dt.get_default_dtype()
+        elif isinstance(x, str):
+            fail(ValueError, "too many dimensions 'str'")
         else:
-            fail(TypeError, f"Could not infer dtype of {type(x).__name__}")
-    if cat >= 10 or cat == dt.FLOAT:
-        return dt.get_default_dtype()
-    return {dt.BOOL: dt.bool_, dt.INT: dt.int64, -1: dt.get_default_dtype()}[cat]
+            fail(RuntimeError, f"Could not infer dtype of {type(x).__name__}")
+        found = d if found is None else dt.promote_types(found, d)
+    return found or dt.get_default_dtype()
 
 
 def _to_host_array(data):
@@ -62,6 +70,8 @@ def from_host(array: np.ndarray, dtype: dt.DType, device="cpu", requires_grad=Fa
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     if dtype is not None:
         dtype = dt.as_dtype(dtype)
+    if isinstance(data, str):
+        fail(TypeError, "new(): invalid data type 'str'")
     if isinstance(data, np.ndarray):
         d = dtype or dt.from_numpy(data.dtype)
         arr = data
@@ -73,9 +83,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         arr = _to_host_array(data)
     if arr.dtype == object:
         fail(ValueError, "expected a sequence of equal-length sequences (ragged nested list)")
-    if d.category != dt.FLOAT and arr.dtype.kind == "f":
+    if d.category == dt.INT and arr.dtype.kind == "f":
         arr = np.trunc(arr)
-    arr = np.asarray(arr).astype(dt.numpy_dtype(d))
+    with np.errstate(over="ignore", invalid="ignore"):  # out-of-range -> inf, as in torch
+        arr = np.asarray(arr).astype(dt.numpy_dtype(d))
     if requires_grad and d.category != dt.FLOAT:
         fail(RuntimeError, "Only Tensors of floating point and complex dtype can require "
                            "gradients")
@@ -141,6 +152,10 @@ zeros_like, ones_like, empty_like, full_like = (_like(f) for f in (zeros, ones, 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None,
            layout=None):
+    if dtype is not None and dt.as_dtype(dtype).category != dt.FLOAT and \
+            isinstance(step, (int, float, np.integer, np.floating)) and int(step) == 0:
+        # PyTorch casts the step to an integer dtype before checking it.
+        fail(ValueError, "step must be nonzero")
     t = Tensor._from_node(source.arange(start, end, step,
                                         dt.as_dtype(dtype) if dtype else None,
                                         device_name(device)))
@@ -153,6 +168,8 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
     d = dt.as_dtype(dtype) if dtype else dt.get_default_dtype()
     if steps < 0:
         fail(RuntimeError, "number of steps must be non-negative")
+    if steps == 1:  # PyTorch fills a one-step linspace with `start`, not `end`
+        return full((1,), start, dtype=d, device=device, requires_grad=requires_grad)
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
     t = Tensor._from_node(source.linspace(float(start), float(end), float(step), int(steps), d,
                                           device_name(device)))

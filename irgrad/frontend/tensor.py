@@ -36,7 +36,7 @@ class Size(tuple):
 
 class Tensor:
     __slots__ = ("_n", "_view", "_version", "grad", "_retains_grad", "_hooks", "_name",
-                 "__weakref__", "_saved_versions", "_is_param")
+                 "__weakref__", "_saved_versions", "_is_param", "_strides")
 
     def __init__(self, *args, **kwargs):
         # `irgrad.Tensor(data)` builds a float tensor like torch.Tensor(data) does.
@@ -55,6 +55,7 @@ class Tensor:
         self._name = None
         self._saved_versions = None
         self._is_param = False
+        self._strides = None  # PyTorch's strides of a view; None: contiguous
 
     @classmethod
     def _from_node(cls, node: Node, view=None) -> "Tensor":
@@ -124,8 +125,18 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self._n.dtype.category == dt.FLOAT
 
+    def stride(self, dim=None):
+        """PyTorch's strides: views keep the layout of the storage they alias."""
+        st = self._strides
+        if st is None:
+            st = contiguous_strides(self._n.shape)
+        if dim is None:
+            return st
+        from ..ir.shapes import normalize_dim
+        return st[normalize_dim(dim, self._n.ndim)]
+
     def is_contiguous(self, memory_format=None) -> bool:
-        return True
+        return self._strides is None or is_contiguous_layout(self._n.shape, self._strides)
 
     @property
     def requires_grad(self) -> bool:
@@ -259,10 +270,11 @@ class Tensor:
         return repr(self)
 
     # ---- in-place machinery -------------------------------------------------------------
-    def _check_inplace_leaf(self):
+    def _check_inplace_leaf(self, through_view=False):
         if state.grad_enabled and self._n.requires_grad and self._n.op == "buffer" \
                 and self._view is None:
-            fail(RuntimeError, "a leaf Variable that requires grad is being used in an in-place "
+            what = "a view of a leaf Variable" if through_view else "a leaf Variable"
+            fail(RuntimeError, f"{what} that requires grad is being used in an in-place "
                                "operation.")
 
     def _assign(self, new: Node, op_name: str = "in-place op") -> "Tensor":
@@ -283,7 +295,7 @@ class Tensor:
         v = self._view
         if v is not None:
             base, chain, _ = v
-            base._check_inplace_leaf()
+            base._check_inplace_leaf(through_view=True)
             # Re-derive every intermediate view from the base, then scatter back outward.
             inter = [base.node]
             for fn, _ in chain[:-1]:
@@ -298,15 +310,21 @@ class Tensor:
         self._version += 1
         return self
 
-    def _make_view(self, node: Node, fn, scatter) -> "Tensor":
-        """A tensor that is a view of self: `fn(base_node)` derives it, `scatter` writes back."""
+    def _make_view(self, node: Node, fn, scatter, strides=None) -> "Tensor":
+        """A tensor that is a view of self: `fn(base_node)` derives it, `scatter` writes back.
+
+        `strides` are the view's PyTorch strides (None: contiguous); they decide what
+        `view()` accepts and whether `reshape()` aliases or copies."""
         v = self._view
         if v is not None:
             base, chain, _ = v
             chain = chain + ((fn, scatter),)
         else:
             base, chain = self, ((fn, scatter),)
-        return Tensor._from_node(node, (base, chain, base._version))
+        t = Tensor._from_node(node, (base, chain, base._version))
+        if strides is not None and not is_contiguous_layout(node.shape, strides):
+            t._strides = tuple(strides)
+        return t
 
     @property
     def _base(self):
@@ -314,6 +332,27 @@ class Tensor:
 
     def _is_view(self) -> bool:
         return self._view is not None
+
+
+def contiguous_strides(shape) -> tuple:
+    out, acc = [], 1
+    for s in reversed(shape):
+        out.append(acc)
+        acc *= max(s, 1)
+    return tuple(reversed(out))
+
+
+def is_contiguous_layout(shape, strides) -> bool:
+    """PyTorch's rule: size-1 dims are free and an empty tensor is contiguous."""
+    if 0 in tuple(shape):
+        return True
+    expected = 1
+    for s, st in zip(reversed(shape), reversed(strides)):
+        if s != 1:
+            if st != expected:
+                return False
+            expected *= s
+    return True
 
 
 def as_node(x):

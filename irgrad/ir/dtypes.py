@@ -52,7 +52,7 @@ int16 = DType("int16", np.int16, "i16", INT, "i16")
 int32 = DType("int32", np.int32, "i32", INT, "i32")
 int64 = DType("int64", np.int64, "i64", INT, "i64")
 uint8 = DType("uint8", np.uint8, "i8", INT, "u8", is_signed=False)
-bool_ = DType("bool", np.bool_, "i1", BOOL, "i1")
+bool_ = DType("bool", np.bool_, "i1", BOOL, "i1", is_signed=False)
 
 half, double, float_ = float16, float64, float32
 short, int_, long = int16, int32, int64
@@ -82,11 +82,14 @@ def from_numpy(np_dtype) -> DType:
 
 
 def as_dtype(obj) -> DType:
-    """Accept an irgrad dtype, a NumPy dtype/type, a Python type or a torch-style name."""
+    """Accept an irgrad dtype, a NumPy dtype/type, a Python type or a torch-style name.
+
+    Python's `float` means float64 and `int` int64, as in PyTorch (`dtype=float`).
+    """
     if isinstance(obj, DType):
         return obj
     if obj is float:
-        return float32
+        return float64
     if obj is int:
         return int64
     if obj is bool:

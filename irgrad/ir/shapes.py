@@ -24,7 +24,7 @@ def broadcast_shapes(*shapes) -> tuple:
             # Name the two sizes the way PyTorch does (tensor a is the first operand).
             a_dim = o
             fail(RuntimeError, f"The size of tensor a ({a_dim}) must match the size of tensor b"
-                               f" ({d}) at non-singleton dimension {i}")
+                               f" ({d}) at non-singleton dimension {j}")
     return tuple(out)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 from ..ir import dtypes as dt
-from .mlir import arith_d, ir, linalg_d, math_d, tensor_d
+from . import scalar_math
+from .mlir import arith_d, ir, linalg_d, math_d, scf_d, tensor_d
 
 _FPRED = {"lt": "OLT", "le": "OLE", "gt": "OGT", "ge": "OGE", "eq": "OEQ", "ne": "UNE"}
 _SPRED = {"lt": "slt", "le": "sle", "gt": "sgt", "ge": "sge", "eq": "eq", "ne": "ne"}
@@ -33,7 +34,10 @@ class Scalar:
 
     `dtype` is the dtype of the op's inputs, `out` the dtype of its result, `attrs` the node's
     attributes. Values are MLIR scalar values; helpers take the dtype from `self.dtype`
-    unless told otherwise.
+    unless told otherwise. Float math that llvm-cpu cannot link, or links inaccurately, comes
+    from `scalar_math` (see its docstring); any other `math` dialect op is reachable by name.
+    Integer division and remainder never trap: a zero divisor gives 0 (as NumPy does), and
+    INT_MIN / -1 wraps to INT_MIN.
     """
 
     def __init__(self, dtype: dt.DType, out: dt.DType, attrs: dict):
@@ -48,8 +52,10 @@ class Scalar:
         if d.category == dt.BOOL:
             return arith_d.constant(t, ir.IntegerAttr.get(t, 1 if value else 0))
         v = int(value)
-        if d is dt.uint8 and v > 127:
-            v -= 256
+        # Signless MLIR integers: wrap Python ints into the type's signed range.
+        v &= (1 << d.bits) - 1
+        if v >= 1 << (d.bits - 1):
+            v -= 1 << d.bits
         return arith_d.constant(t, ir.IntegerAttr.get(t, v))
 
     def cast(self, v, src: dt.DType, dst: dt.DType):
@@ -80,9 +86,15 @@ class Scalar:
     def is_float(self, dtype=None) -> bool:
         return (dtype or self.dtype).category == dt.FLOAT
 
+    def _unsigned(self) -> bool:
+        return self.dtype.category == dt.BOOL or not self.dtype.is_signed
+
     # arithmetic ------------------------------------------------------------------------
     def add(self, a, b):
-        return arith_d.addf(a, b) if self.is_float() else arith_d.addi(a, b)
+        if self.is_float():
+            return arith_d.addf(a, b)
+        # bool + bool is logical or in PyTorch (i1 addition would wrap to 0).
+        return arith_d.ori(a, b) if self.dtype.category == dt.BOOL else arith_d.addi(a, b)
 
     def sub(self, a, b):
         return arith_d.subf(a, b) if self.is_float() else arith_d.subi(a, b)
@@ -90,27 +102,136 @@ class Scalar:
     def mul(self, a, b):
         return arith_d.mulf(a, b) if self.is_float() else arith_d.muli(a, b)
 
+    def _safe_divisor(self, b):
+        """(divisor that cannot trap, b == 0, b == -1 for signed types)."""
+        zero = self.cmp("eq", b, self.const(0))
+        if self._unsigned():
+            return arith_d.select(zero, self.const(1), b), zero, None
+        minus1 = self.cmp("eq", b, self.const(-1))
+        return arith_d.select(arith_d.ori(zero, minus1), self.const(1), b), zero, minus1
+
     def div(self, a, b):
+        """True division on floats; on integers, division truncating toward zero."""
         if self.is_float():
             return arith_d.divf(a, b)
-        return arith_d.divsi(a, b) if self.dtype.is_signed else arith_d.divui(a, b)
+        d, zero, minus1 = self._safe_divisor(b)
+        if minus1 is None:
+            q = arith_d.divui(a, d)
+        else:
+            q = arith_d.select(minus1, self.neg(a), arith_d.divsi(a, d))
+        return arith_d.select(zero, self.const(0), q)
+
+    def fmod(self, a, b):
+        """C fmod: the remainder has the sign of the dividend."""
+        if self.is_float():
+            return scalar_math.fmod(a, b)
+        d, zero, minus1 = self._safe_divisor(b)
+        r = arith_d.remui(a, d) if minus1 is None else arith_d.remsi(a, d)
+        return arith_d.select(zero, self.const(0), r)  # x % -1 is already 0 via d == 1
+
+    def remainder(self, a, b):
+        """Python's %: the remainder has the sign of the divisor."""
+        r = self.fmod(a, b)
+        if self._unsigned():
+            return r
+        zero = self.const(0)
+        fix = arith_d.andi(self.cmp("ne", r, zero),
+                           arith_d.xori(self.cmp("lt", r, zero), self.cmp("lt", b, zero)))
+        return arith_d.select(fix, self.add(r, b), r)
+
+    def floordiv(self, a, b):
+        """Python's //, floats by CPython's algorithm (as PyTorch and NumPy)."""
+        if not self.is_float():
+            q = self.div(a, b)
+            if self._unsigned():
+                return q
+            zero = self.const(0)
+            r = self.fmod(a, b)
+            fix = arith_d.andi(self.cmp("ne", r, zero),
+                               arith_d.xori(self.cmp("lt", r, zero), self.cmp("lt", b, zero)))
+            return arith_d.select(fix, self.sub(q, self.const(1)), q)
+        F = scalar_math.F
+        x, y = F(a), F(b)
+        mod = F(self.fmod(a, b))
+        div = (x - mod) / y
+        fix = arith_d.andi(mod.ne(0.0), arith_d.xori(mod < 0.0, y < 0.0))
+        div = scalar_math.sel(fix, div - 1.0, div)
+        fl = div.floor()
+        fl = scalar_math.sel(div - fl > 0.5, fl + 1.0, fl)
+        zero_q = F(math_d.copysign(self.const(0.0), (x / y).v))
+        out = scalar_math.sel(div.ne(0.0), fl, zero_q)
+        return arith_d.select(y.eq(0.0), (x / y).v, out.v)
 
     def neg(self, a):
         return arith_d.negf(a) if self.is_float() else arith_d.subi(self.const(0), a)
 
+    def abs(self, a):
+        if self.is_float():
+            return math_d.absf(a)
+        if self._unsigned():
+            return a
+        return arith_d.select(self.cmp("lt", a, self.const(0)), self.neg(a), a)
+
+    def sign(self, a):
+        """-1, 0 or 1 (0 for NaN, as PyTorch's sign)."""
+        zero, one = self.const(0), self.const(1)
+        if self.dtype.category == dt.BOOL:
+            return a
+        pos = arith_d.select(self.cmp("gt", a, zero), one, zero)
+        if self._unsigned():
+            return pos
+        return arith_d.select(self.cmp("lt", a, zero), self.const(-1), pos)
+
+    def pow(self, a, b):
+        if self.is_float():
+            return scalar_math.powf(a, b)
+        return self._ipow(a, b)
+
+    def _ipow(self, a, b):
+        """Integer power by squaring in a loop over the exponent's bits; a negative exponent
+        gives 1 for base 1, +-1 for base -1 and 0 otherwise (PyTorch's CPU kernel)."""
+        t = element_type(self.dtype)
+        zero, one = self.const(0), self.const(1)
+        neg_exp = (arith_d.constant(ir.IntegerType.get_signless(1), ir.IntegerAttr.get(
+            ir.IntegerType.get_signless(1), 0)) if self._unsigned()
+            else self.cmp("lt", b, zero))
+        e0 = arith_d.select(neg_exp, zero, b)
+        loop = scf_d.WhileOp([t, t, t], [one, a, e0])
+        before = loop.before.blocks.append(t, t, t)
+        with ir.InsertionPoint(before):
+            acc, base, e = before.arguments
+            scf_d.ConditionOp(self.cmp("ne", e, zero), [acc, base, e])
+        after = loop.after.blocks.append(t, t, t)
+        with ir.InsertionPoint(after):
+            acc, base, e = after.arguments
+            odd = self.cmp("ne", arith_d.andi(e, one), zero)
+            acc = arith_d.select(odd, arith_d.muli(acc, base), acc)
+            scf_d.YieldOp([acc, arith_d.muli(base, base), arith_d.shrui(e, one)])
+        result = loop.results[0]
+        if self._unsigned():
+            return result
+        odd_b = self.cmp("ne", arith_d.andi(b, one), zero)
+        minus_one_pow = arith_d.select(odd_b, self.const(-1), one)
+        neg_result = arith_d.select(self.cmp("eq", a, one), one, arith_d.select(
+            self.cmp("eq", a, self.const(-1)), minus_one_pow, zero))
+        return arith_d.select(neg_exp, neg_result, result)
+
     def max(self, a, b):
         if self.is_float():
             return arith_d.maximumf(a, b)
-        if self.dtype.category == dt.BOOL or not self.dtype.is_signed:
-            return arith_d.maxui(a, b)
-        return arith_d.maxsi(a, b)
+        return arith_d.maxui(a, b) if self._unsigned() else arith_d.maxsi(a, b)
 
     def min(self, a, b):
         if self.is_float():
             return arith_d.minimumf(a, b)
-        if self.dtype.category == dt.BOOL or not self.dtype.is_signed:
-            return arith_d.minui(a, b)
-        return arith_d.minsi(a, b)
+        return arith_d.minui(a, b) if self._unsigned() else arith_d.minsi(a, b)
+
+    def fmax(self, a, b):
+        """max that ignores a NaN operand (IEEE maxNum)."""
+        return arith_d.maxnumf(a, b) if self.is_float() else self.max(a, b)
+
+    def fmin(self, a, b):
+        return arith_d.minnumf(a, b) if self.is_float() else self.min(a, b)
 
     def cmp(self, pred: str, a, b, dtype=None):
         d = dtype or self.dtype
@@ -125,6 +246,14 @@ class Scalar:
     def isnan(self, a):
         return arith_d.cmpf(arith_d.CmpFPredicate.UNO, a, a)
 
+    def signbit(self, a):
+        if self.is_float():
+            return scalar_math.F(a).signbit()
+        if self._unsigned():
+            return self.const(False, dt.bool_)
+        return self.cmp("lt", a, self.const(0))
+
+    # bitwise ---------------------------------------------------------------------------
     def and_(self, a, b):
         return arith_d.andi(a, b)
 
@@ -137,9 +266,41 @@ class Scalar:
     def not_(self, a):
         return arith_d.xori(a, self.const(1, dt.bool_))
 
+    def invert(self, a):
+        """Bitwise not of any integer type (logical not of bool)."""
+        return arith_d.xori(a, self.const(-1 if self.dtype.category != dt.BOOL else 1))
+
+    def shl(self, a, b):
+        """a << b; shifts by a negative amount or by the bit width or more give 0."""
+        oob = self._shift_out_of_range(b)
+        r = arith_d.shli(a, arith_d.select(oob, self.const(0), b))
+        return arith_d.select(oob, self.const(0), r)
+
+    def shr(self, a, b):
+        """a >> b, arithmetic for signed types; too-large shifts fill with the sign."""
+        oob = self._shift_out_of_range(b)
+        if self._unsigned():
+            r = arith_d.shrui(a, arith_d.select(oob, self.const(0), b))
+            return arith_d.select(oob, self.const(0), r)
+        return arith_d.shrsi(a, arith_d.select(oob, self.const(self.dtype.bits - 1), b))
+
+    def _shift_out_of_range(self, b):
+        big = self.cmp("ge", b, self.const(self.dtype.bits))
+        if self._unsigned():
+            return big
+        return arith_d.ori(big, self.cmp("lt", b, self.const(0)))
+
+    # float math --------------------------------------------------------------------------
+    def sigmoid(self, x):
+        F = scalar_math.F
+        return (1.0 / (1.0 + F(math_d.exp(arith_d.negf(x))))).v
+
     def __getattr__(self, name):
-        """math dialect ops by name (exp, log, tanh, erf, sqrt, rsqrt, floor, ...)."""
-        fn = getattr(math_d, name, None)
+        """Float math by name: the accurate fallbacks of `scalar_math` first (log2, sin,
+        erfc, ...), then any math or arith dialect op (exp, log, sqrt, floor, ...)."""
+        fn = _MATH.get(name)
+        if fn is None:
+            fn = getattr(math_d, name, None)
         if fn is None:
             fn = getattr(arith_d, name, None)
         if fn is None:
@@ -147,11 +308,18 @@ class Scalar:
         return fn
 
 
+_MATH = {name: getattr(scalar_math, name) for name in (
+    "expm1", "log1p", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "log2", "log10",
+    "cbrt", "sin", "cos", "tan", "atan", "atan2", "asin", "acos", "erf", "erfc", "erfinv",
+    "exp2", "hypot")}
+
+
 class Lowerer:
     """Structured-op helpers for one function being emitted."""
 
     def __init__(self):
         self.ir, self.linalg, self.tensor, self.arith, self.math = ir, linalg_d, tensor_d, arith_d, math_d
+        self.scf = scf_d  # loops around kernels (log-step scans, bitonic sort stages)
         self.scalar_consts: dict = {}
         self.parallel = linalg_d.IteratorType.parallel
         self.reduction = linalg_d.IteratorType.reduction

@@ -83,6 +83,7 @@ def compile_graph(graph, target: str = "cpu", cpu: str | None = None, dump_dir=N
         stats["disk_hits"] += 1
         log.emit("cache", f"disk hit {digest[:12]} ({len(graph.nodes)} nodes)")
         return vmfb, text
+    log.emit("cache", f"disk miss {digest[:12]} ({len(graph.nodes)} nodes)")
     diagnostics = []
     try:
         ok = module.operation.verify()

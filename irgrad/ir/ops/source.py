@@ -102,7 +102,7 @@ def arange(start, end=None, step=1, dtype=None, device="cpu"):
     if step == 0:
         fail(RuntimeError, "step must be nonzero")
     if (end - start) * step < 0:
-        fail(RuntimeError, "upper bound and larger bound inconsistent with step sign")
+        fail(RuntimeError, "upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         is_float = any(isinstance(v, (float, np.floating)) for v in (start, end, step))
         dtype = dt.get_default_dtype() if is_float else dt.int64

@@ -1,0 +1,4 @@
+"""`irgrad.utils`: utilities (`irgrad.utils.data`)."""
+from . import data
+
+__all__ = ["data"]
