@@ -14,6 +14,7 @@ from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_en
     set_detect_anomaly
 from .function import Function, FunctionCtx, InplaceFunction, NestedIOFunction, \
     once_differentiable
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph_fn import GradFn
 
 
@@ -38,4 +39,4 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable",
            "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "functional",
            "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "Variable",
            "GradFn", "InplaceFunction", "NestedIOFunction", "is_grad_enabled",
-           "is_anomaly_check_nan_enabled"]
+           "is_anomaly_check_nan_enabled", "gradcheck", "gradgradcheck", "GradcheckError"]

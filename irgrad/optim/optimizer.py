@@ -351,6 +351,13 @@ class Optimizer:
                 outputs.append(grad.node)
         if isinstance(loss, Tensor):
             outputs.append(loss.node)
+        # Parameters with a pending value (e.g. not yet materialized, or updated in place
+        # under no_grad) are computed in the same graph rather than in one of their own.
+        try:
+            from ..nn.modules.parameter import pending_parameters
+            outputs.extend(q._n for q in pending_parameters())
+        except ImportError:
+            pass
         if not outputs:
             return
         from ..frontend.realize import realize_nodes

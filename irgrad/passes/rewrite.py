@@ -31,6 +31,8 @@ class Rewriter:
             ins = tuple(mapping[id(x)] for x in n.inputs)
             cur = n if all(a is b for a, b in zip(ins, n.inputs)) else rebuild(n, ins)
             for _ in range(STEP_CAP):
+                if id(cur) in input_ids:  # rewritten to a graph input: nothing to rewrite
+                    break
                 for rule in self.rules:
                     new = rule(cur)
                     if new is not None and new is not cur:

@@ -50,7 +50,8 @@ def mul_one(n):
 
 
 def double_neg(n):
-    if n.op == "neg" and n.inputs[0].op == "neg":
+    # A realized inner node is a graph input (its inputs may be forgotten): keep it.
+    if n.op == "neg" and n.inputs[0].op == "neg" and n.inputs[0].data is None:
         return n.inputs[0].inputs[0]
     return None
 
@@ -67,7 +68,7 @@ def reshape_chain(n):
     x = n.inputs[0]
     if x.shape == n.shape:
         return x
-    if x.op == "reshape":
+    if x.op == "reshape" and x.data is None:  # a realized x is a graph input: keep it
         return rebuild(n, (x.inputs[0],))
     return None
 

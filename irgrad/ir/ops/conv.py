@@ -101,6 +101,23 @@ def spread(L, g, gshape, dtype, lead, sizes, offsets, strides, value=0):
                                  [1] * lead + list(strides))
 
 
+def split_dim(L, x, shape, dtype, dim, G):
+    """(.., C, ..) -> (.., G, C // G, ..) at `dim`, as one exact tensor.expand_shape (a
+    collapse-everything-then-expand reshape confuses IREE's reshape propagation here)."""
+    out = tuple(shape[:dim]) + (G, shape[dim] // G) + tuple(shape[dim + 1:])
+    reassoc = [[i] for i in range(dim)] + [[dim, dim + 1]] + [[i + 1] for i in
+                                                              range(dim + 1, len(shape))]
+    return L.tensor.expand_shape(L.tensor_type(out, dtype), x, reassoc, [], list(out)), out
+
+
+def merge_dim(L, x, shape, dtype, dim):
+    """The inverse of split_dim: (.., G, Cg, ..) -> (.., G * Cg, ..)."""
+    out = tuple(shape[:dim]) + (shape[dim] * shape[dim + 1],) + tuple(shape[dim + 2:])
+    reassoc = [[i] for i in range(dim)] + [[dim, dim + 1]] + [[i + 1] for i in
+                                                              range(dim + 1, len(out))]
+    return L.tensor.collapse_shape(L.tensor_type(out, dtype), x, reassoc)
+
+
 def accumulate_dtype(dtype):
     return dt.float32 if dtype in (dt.float16, dt.bfloat16) else dtype
 
@@ -211,9 +228,9 @@ def _conv_lower(L, node, ops):
     wv = convert(L, ops[1], w.shape, w.dtype, acc)
     hi = read_hi(x.shape[2:], w.shape[2:], s, d, lo, node.shape[2:])
     xv, xp_shape = pad(L, xv, x.shape, acc, [0, 0] + lo, [0, 0] + hi)
-    xs, ws, ys = _split(xp_shape, G), (G, w.shape[0] // G) + w.shape[1:], _split(node.shape, G)
-    xv = L.reshape(xv, xp_shape, xs, acc)
-    wv = L.reshape(wv, w.shape, ws, acc)
+    xv, _ = split_dim(L, xv, xp_shape, acc, 1, G)
+    wv, _ = split_dim(L, wv, w.shape, acc, 0, G)
+    ys = _split(node.shape, G)
     # loop dims: n, g, o, p_1..p_r | c, k_1..k_r
     R = 4 + 2 * r
     P0, C, K0 = 3, 3 + r, 4 + r
@@ -226,7 +243,7 @@ def _conv_lower(L, node, ops):
                     [L.affine_map(R, m) for m in (x_map, w_map, y_map)],
                     ["parallel"] * (3 + r) + ["reduction"] * (1 + r),
                     lambda a, b, o: S.add(o, S.mul(a, b)))
-    out = L.reshape(out, ys, node.shape, acc)
+    out = merge_dim(L, out, ys, acc, 1)
     return convert(L, out, node.shape, acc, node.dtype)
 
 
@@ -244,9 +261,8 @@ def _input_grad_lower(L, node, ops):
     off = [d[i] * (K[i] - 1) - lo[i] for i in range(r)]
     yv = spread(L, yv, y.shape, acc, 2, T, off, s)
     ysh = (y.shape[0], y.shape[1]) + tuple(T)
-    yv = L.reshape(yv, ysh, _split(ysh, G), acc)
-    ws = (G, w.shape[0] // G) + w.shape[1:]
-    wv = L.reshape(flip_kernel(L, wv, w.shape, acc, r), w.shape, ws, acc)
+    yv, _ = split_dim(L, yv, ysh, acc, 1, G)
+    wv, _ = split_dim(L, flip_kernel(L, wv, w.shape, acc, r), w.shape, acc, 0, G)
     xs = _split(node.shape, G)
     # loop dims: n, g, c, i_1..i_r | o, j_1..j_r ; x[i] = sum y_spread[i + j*d] * w_flipped[j]
     R = 4 + 2 * r
@@ -260,7 +276,7 @@ def _input_grad_lower(L, node, ops):
                     [L.affine_map(R, m) for m in (y_map, w_map, x_map)],
                     ["parallel"] * (3 + r) + ["reduction"] * (1 + r),
                     lambda a, b, o: S.add(o, S.mul(a, b)))
-    out = L.reshape(out, xs, node.shape, acc)
+    out = merge_dim(L, out, xs, acc, 1)
     return convert(L, out, node.shape, acc, node.dtype)
 
 
@@ -275,8 +291,8 @@ def _weight_grad_lower(L, node, ops):
     yv = convert(L, ops[1], y.shape, y.dtype, acc)
     hi = read_hi(x.shape[2:], K, s, d, lo, y.shape[2:])
     xv, xp_shape = pad(L, xv, x.shape, acc, [0, 0] + lo, [0, 0] + hi)
-    xv = L.reshape(xv, xp_shape, _split(xp_shape, G), acc)
-    yv = L.reshape(yv, y.shape, _split(y.shape, G), acc)
+    xv, _ = split_dim(L, xv, xp_shape, acc, 1, G)
+    yv, _ = split_dim(L, yv, y.shape, acc, 1, G)
     ws = (G, node.shape[0] // G) + node.shape[1:]
     # loop dims: g, o, c, k_1..k_r | n, p_1..p_r
     R = 4 + 2 * r
@@ -290,7 +306,7 @@ def _weight_grad_lower(L, node, ops):
                     [L.affine_map(R, m) for m in (x_map, y_map, w_map)],
                     ["parallel"] * (3 + r) + ["reduction"] * (1 + r),
                     lambda a, b, o: S.add(o, S.mul(a, b)))
-    out = L.reshape(out, ws, node.shape, acc)
+    out = merge_dim(L, out, ws, acc, 0)
     return convert(L, out, node.shape, acc, node.dtype)
 
 

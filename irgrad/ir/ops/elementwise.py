@@ -283,7 +283,7 @@ def _grad_hypot(g, n):
 
 def _grad_copysign(g, n):
     a, b = n.inputs
-    return sum_to(mul(g, where(eq(a, 0.0), 0.0, div(n, a))), a.shape), None
+    return sum_to(mul(g, where(eq(a, 0.0), 0.0, div(n, a))), a.shape), zeros_of(b)
 
 
 def _float_bin_samples(rng):

@@ -26,6 +26,12 @@ def _tname(d: dt.DType) -> str:
             "bool": "Bool"}[d.name]
 
 
+def _cname(d: dt.DType) -> str:
+    """The C++ type name PyTorch prints in dtype-mismatch messages (float, double, ...)."""
+    return {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16", "int64": "long int"}.get(d.name, d.name)
+
+
 def not_implemented(kernel: str, d: dt.DType):
     fail(NotImplementedError, f'"{kernel}" not implemented for \'{_tname(d)}\'')
 
@@ -250,11 +256,16 @@ def clamp_max(x, max):  # noqa: A002
 
 def lerp(start, end, weight):
     """start + weight * (end - start), PyTorch's two-sided formula for accuracy near 1."""
+    _tensor_arg(start, "lerp", 1, "input")
     _tensor_arg(end, "lerp", 2, "end")
-    d, (s, e, w) = promote(start, end, weight)
-    if d.category != dt.FLOAT:
+    for what, t in (("end", end), ("weight", weight)):
+        if isinstance(t, Node) and t.dtype is not start.dtype:
+            fail(RuntimeError, f"expected dtype {_cname(start.dtype)} for `{what}` but got "
+                               f"dtype {_cname(t.dtype)}")
+    if start.dtype.category != dt.FLOAT:
         not_implemented("lerp_kernel_scalar" if isinstance(weight, Number)
-                        else "lerp_kernel_tensor", d)
+                        else "lerp_kernel_tensor", start.dtype)
+    _, (s, e, w) = promote(start, end, weight)
     from .unary import abs as abs_
     diff = sub(e, s)
     return where(lt(abs_(w), 0.5), add(s, mul(w, diff)), sub(e, mul(diff, sub(1.0, w))))
@@ -342,26 +353,43 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     return _all_true(isclose(a, b, rtol, atol, equal_nan))
 
 
+def _public(fn, name, tensor_args=(0, 1)):
+    """PyTorch's stricter function signature over a lenient node-level function: the listed
+    positions must be tensors (internal callers may pass numbers anywhere)."""
+    names = ("input", "other")
+
+    def public(*args, **kwargs):
+        for k in tensor_args:
+            if k < len(args):
+                _tensor_arg(args[k], name, k + 1, names[k])
+        return fn(*args, **kwargs)
+    public.__name__ = name
+    public.__doc__ = fn.__doc__
+    return public
+
+
 def _where_method(self, condition, y):
     """Tensor.where(condition, y) == where(condition, self, y)."""
     return where(condition, self, y)
 
 
+_BOTH = {name: _public(fn, name) for name, fn in (
+    ("maximum", maximum), ("minimum", minimum), ("fmax", fmax), ("fmin", fmin),
+    ("atan2", atan2), ("arctan2", atan2))}
+_FIRST = {name: _public(fn, name, (0,)) for name, fn in (
+    ("copysign", copysign), ("fmod", fmod), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge),
+    ("eq", eq), ("ne", ne), ("less", lt), ("less_equal", le), ("greater", gt),
+    ("greater_equal", ge), ("not_equal", ne))}
+
 EXPORTS = [
     ("add", add, "fmi"), ("sub", sub, "fmi"), ("subtract", sub, "fmi"), ("mul", mul, "fmi"),
     ("multiply", mul, "fmi"), ("div", div, "fmi"), ("divide", div, "fmi"),
     ("true_divide", true_divide, "fmi"), ("floor_divide", floor_divide, "fmi"),
-    ("remainder", remainder, "fmi"), ("fmod", fmod, "fmi"), ("pow", pow, "fmi"),
-    ("float_power", float_power, "fmi"),
-    ("neg", neg, "fmi"), ("negative", neg, "fmi"),
-    ("maximum", maximum, "fm"), ("minimum", minimum, "fm"), ("fmax", fmax, "fm"),
-    ("fmin", fmin, "fm"), ("atan2", atan2, "fmi"), ("arctan2", atan2, "fmi"),
-    ("hypot", hypot, "fmi"), ("copysign", copysign, "fmi"), ("lerp", lerp, "fmi"),
-    ("xlogy", xlogy, "fmi"), ("clamp", clamp, "fmi"), ("clip", clamp, "fmi"),
-    ("clamp_min", clamp_min, "fmi"), ("clamp_max", clamp_max, "fmi"),
-    ("lt", lt, "fmi"), ("le", le, "fmi"), ("gt", gt, "fmi"), ("ge", ge, "fmi"),
-    ("eq", eq, "fmi"), ("ne", ne, "fmi"), ("less", lt, "fmi"), ("less_equal", le, "fmi"),
-    ("greater", gt, "fmi"), ("greater_equal", ge, "fmi"), ("not_equal", ne, "fmi"),
+    ("remainder", remainder, "fmi"), ("pow", pow, "fmi"), ("float_power", float_power, "fmi"),
+    ("neg", neg, "fmi"), ("negative", neg, "fmi"), ("hypot", hypot, "fmi"),
+    ("lerp", lerp, "fmi"), ("xlogy", xlogy, "fmi"), ("clamp", clamp, "fmi"),
+    ("clip", clamp, "fmi"), ("clamp_min", clamp_min, "fmi"), ("clamp_max", clamp_max, "fmi"),
     ("equal", equal, "fm"), ("isclose", isclose, "fm"), ("allclose", allclose, "fm"),
     ("where", where, "f"), ("where", _where_method, "m"),
-]
+] + [(name, fn, "fmi" if "atan2" in name else "fm") for name, fn in _BOTH.items()] + [
+    (name, fn, "fmi") for name, fn in _FIRST.items()]

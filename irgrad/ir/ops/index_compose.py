@@ -112,7 +112,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
                 ident = float("inf") if reduce == "amin" else float("-inf")
             else:
                 ident = _int_limit(x.dtype, reduce == "amin")
-        x = _scatter("scatter_reduce", x, dim, index, const(ident, x.dtype), "none")
+        x = _scatter("scatter_reduce", x, dim, index, ident, "none")
     out = _scatter("scatter_reduce", x, dim, index, src, kinds[reduce])
     if reduce != "mean":
         return out

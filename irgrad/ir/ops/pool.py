@@ -115,8 +115,9 @@ def _windowed(L, node, xv, xshape, init, body, extra=(), extra_maps=()):
     dummy = L.empty(tuple(K), dt.int8)
     maps = [L.affine_map(R, x_map), L.affine_map(R, k)] + [L.affine_map(R, m(b, p, k))
                                                            for m in extra_maps]
-    maps.append(L.affine_map(R, b + p))
-    return L.generic([xp, dummy] + list(extra), [init], maps,
+    inits = list(init) if isinstance(init, (list, tuple)) else [init]
+    maps += [L.affine_map(R, b + p)] * len(inits)
+    return L.generic([xp, dummy] + list(extra), inits, maps,
                      ["parallel"] * (nb + r) + ["reduction"] * r, body)
 
 
@@ -128,34 +129,33 @@ def _max_pool_lower(L, node, ops):
 
 
 def _indices_lower(L, node, ops):
+    """One two-output reduction (value, index) under a total order, so the result does not
+    depend on the order in which the reduction visits the window: larger values win, equal
+    values go to the smaller flat index, and NaN beats numbers with the larger index winning
+    (PyTorch's kernel keeps the last NaN it meets). Positions in the padding never win."""
     x = node.inputs[0]
     K, s, d, lo, hi = _geom(node.attrs)
     r, nb = len(K), x.ndim - len(K)
-    S = L.scalar(x.dtype)
-    m = _windowed(L, node, ops[0], x.shape, L.full(node.shape, x.dtype, fill_value(x.dtype, 1)),
-                  lambda v, _, acc: S.max(acc, v))
-    S64 = L.scalar(dt.int64)
+    S, S64 = L.scalar(x.dtype), L.scalar(dt.int64)
     big = (1 << 63) - 1
     size = x.shape[nb:]
     is_float = x.dtype.category == dt.FLOAT
 
-    def body(v, _, mv, acc):
+    def body(v, _, acc_v, acc_i):
         flat, ok = _flat_valid(S64, _positions(L, S64, nb, r, s, d, lo), size)
-        hit = S.cmp("eq", v, mv)
-        key = flat
-        if is_float:  # a NaN window reports its last NaN: key -flat makes min pick it
-            m_nan = S.isnan(mv)
-            hit = S.select(m_nan, S.isnan(v), hit)
-            key = S64.select(m_nan, S64.neg(flat), flat)
-        take = S64.and_(ok, hit)
-        return S64.min(acc, S64.select(take, key, S64.const(big)))
+        better = S.or_(S.cmp("gt", v, acc_v),
+                       S.and_(S.cmp("eq", v, acc_v), S64.cmp("lt", flat, acc_i)))
+        if is_float:
+            v_nan, a_nan = S.isnan(v), S.isnan(acc_v)
+            nan_case = S.select(a_nan, S64.cmp("gt", flat, acc_i), S.const(True, dt.bool_))
+            better = S.select(v_nan, nan_case, S.select(a_nan, S.const(False, dt.bool_),
+                                                        better))
+        take = S.and_(ok, better)
+        return [S.select(take, v, acc_v), S64.select(take, flat, acc_i)]
 
-    keys = _windowed(L, node, ops[0], x.shape, L.full(node.shape, dt.int64, big), body,
-                     extra=[m], extra_maps=[lambda b, p, k: b + p])
-    R = len(node.shape)
-    return L.generic([keys], [L.empty(node.shape, dt.int64)], [L.identity_map(R)] * 2,
-                     ["parallel"] * R,
-                     lambda kv, o: S64.select(S64.cmp("lt", kv, S64.const(0)), S64.neg(kv), kv))
+    inits = [L.full(node.shape, x.dtype, fill_value(x.dtype, 1)),
+             L.full(node.shape, dt.int64, big)]
+    return _windowed(L, node, ops[0], x.shape, inits, body)[1]
 
 
 def _unpool_lower(L, node, ops):

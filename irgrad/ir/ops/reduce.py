@@ -483,6 +483,9 @@ def logsumexp(x, dim, keepdim=False):
     if x.dtype.category != dt.FLOAT:
         x = cast(x, dt.get_default_dtype())
     dims = reduce_dims(x, dim)
+    out_dtype = x.dtype
+    if _low_precision(x.dtype):
+        x = cast(x, dt.float32)
     # The max is a constant shift (detached: the gradient is exactly softmax). An infinite
     # max would turn x - m into NaN, so shift by 0 there, as PyTorch does; an empty
     # reduction gives amax's identity -inf and so log(0) = -inf.
@@ -490,10 +493,11 @@ def logsumexp(x, dim, keepdim=False):
     shift = where(eq(m, float("inf")), 0.0, where(eq(m, float("-inf")), 0.0, m))
     s = log(make("sum", (exp(sub(x, shift)),), dims=dims, keepdim=True))
     r = add(s, m)
-    return r if keepdim else reshape(r, reduced_shape(x.shape, dims, False))
+    r = r if keepdim else reshape(r, reduced_shape(x.shape, dims, False))
+    return cast(r, out_dtype)
 
 
-def _bool_reduce(op, name, x, dim, keepdim):
+def _bool_reduce(op, x, dim, keepdim):
     from .elementwise import ne
     dims = reduce_dims(x, dim)
     b = x if x.dtype is dt.bool_ else ne(x, 0)
@@ -502,11 +506,11 @@ def _bool_reduce(op, name, x, dim, keepdim):
 
 
 def all(x, dim=None, keepdim=False):
-    return _bool_reduce("amin", "all", x, dim, keepdim)
+    return _bool_reduce("amin", x, dim, keepdim)
 
 
 def any(x, dim=None, keepdim=False):
-    return _bool_reduce("amax", "any", x, dim, keepdim)
+    return _bool_reduce("amax", x, dim, keepdim)
 
 
 def count_nonzero(x, dim=None):

@@ -26,16 +26,20 @@ CumminResult = return_type("cummin", ["values", "indices"])
 # ---- shared lowering helpers (sort.py uses them too) -------------------------------------
 
 def for_loop(L, lower, upper, init, body):
-    """scf.for iv in [lower, upper) carrying one tensor; body(iv, cur) -> next tensor.
+    """scf.for iv in [lower, upper) carrying tensors; body(iv, *cur) -> the next ones.
 
-    `lower`/`upper` are ints or index values.
+    `init` is one tensor (then body returns one) or a list of them (body returns a sequence
+    and the loop's results come back as a list). `lower`/`upper` are ints or index values.
     """
+    many = isinstance(init, (list, tuple))
+    inits = list(init) if many else [init]
     lb = L.index_const(lower) if isinstance(lower, int) else lower
     ub = L.index_const(upper) if isinstance(upper, int) else upper
-    loop = L.scf.ForOp(lb, ub, L.index_const(1), [init])
+    loop = L.scf.ForOp(lb, ub, L.index_const(1), inits)
     with L.ir.InsertionPoint(loop.body):
-        L.scf.YieldOp([body(loop.induction_variable, loop.inner_iter_args[0])])
-    return loop.results[0]
+        nxt = body(loop.induction_variable, *loop.inner_iter_args)
+        L.scf.YieldOp(list(nxt) if many else [nxt])
+    return list(loop.results) if many else loop.results[0]
 
 
 def loop_coords(L, rank):
@@ -154,31 +158,28 @@ def _grad_cumsum(g, n):
 
 
 def _grad_cumprod(g, n):
-    # d out_k / d x_i = prod_{j<=k, j!=i} x_j. Before the first zero that is out_k / x_i; at
-    # the first zero it is the running product with that zero replaced by 1; after it, 0.
-    from .elementwise import div, eq, mul, where
+    # d out_k / d x_i = out_{i-1} * prod_{i<j<=k} x_j, so grad_i = out_{i-1} * z_i with
+    # z_i = g_i + x_{i+1} z_{i+1}: a linear recurrence run backwards. Exact with zeros, no
+    # division, and differentiable again (PyTorch needs an O(n^2) path for that).
+    from .elementwise import mul
     x, dim, rev = n.inputs[0], n.attrs["dim"], n.attrs["reverse"]
-    zero = eq(x, 0.0)
-    seen = make("cumsum", (cast(zero, x.dtype),), dim=dim, reverse=rev)
-    first = where(zero, eq(seen, 1.0), False)
-    tail = lambda v: make("cumsum", (v,), dim=dim, reverse=not rev)  # noqa: E731
-    plain = div(tail(mul(g, n)), where(zero, 1.0, x))
-    ones_at_first = make("cumprod", (where(first, 1.0, x),), dim=dim, reverse=rev)
-    at_first = tail(mul(g, ones_at_first))
-    return (where(first, at_first, where(zero, 0.0, plain)),)
+    step = 1 if rev else -1
+    z = linrec(shift_along(x, dim, step, 0), g, dim, not rev)
+    return (mul(z, shift_along(n, dim, -step, 1)),)
 
 
 def _grad_lcse(g, n):
-    # grad_k = sum_{i>=k} g_i exp(x_k - out_i), evaluated in log space on the positive and
-    # negative parts of g so nothing overflows (PyTorch's formulation).
-    from .elementwise import add, maximum, neg, sub
-    from .unary import exp, log
+    # grad_k = sum_{i>=k} g_i exp(x_k - out_i) = exp(x_k - out_k) * R_k with
+    # R_k = g_k + exp(out_k - out_{k+1}) R_{k+1}: every factor is <= 1 (out is monotone), so
+    # nothing overflows, and the rule is smooth for higher orders.
+    from .elementwise import eq, le, mul, sub, where
+    from .unary import exp
     x, dim, rev = n.inputs[0], n.attrs["dim"], n.attrs["reverse"]
-
-    def part(gp):
-        return exp(add(x, make("logcumsumexp", (sub(log(gp), n),), dim=dim, reverse=not rev)))
-
-    return (sub(part(maximum(g, 0.0)), part(maximum(neg(g), 0.0))),)
+    step = 1 if rev else -1
+    d = sub(n, shift_along(n, dim, step, 0))
+    r = linrec(exp(where(le(d, 0.0), d, 0.0)), g, dim, not rev)
+    # exp(-inf - (-inf)) would be NaN where the running sum is still empty.
+    return (mul(where(eq(x, float("-inf")), 0.0, exp(sub(x, n))), r),)
 
 
 def _scan_rule(inputs, attrs):
@@ -259,6 +260,96 @@ def exclusive_products(x, dim):
     before = make("cumprod", (shift_along(x, dim, 1, 1),), dim=dim, reverse=False)
     after = make("cumprod", (shift_along(x, dim, -1, 1),), dim=dim, reverse=True)
     return before, after
+
+
+# ---- linear recurrence y_i = a_i * y_prev + b_i ----------------------------------------------
+
+def _linrec_lower(L, n, ops):
+    # Hillis-Steele over affine maps y -> A*y + B: composing "earlier then later" gives
+    # (A_l*A_e, A_l*B_e + B_l). The first element's multiplier is zeroed, so B ends as y.
+    dim, rev = n.attrs["dim"], n.attrs["reverse"]
+    shape, R = n.shape, n.ndim
+    size = shape[dim]
+    if n.numel == 0 or size == 1:
+        return ops[1]
+    ar = L.arith
+    S = L.scalar(n.dtype)
+    first = L.index_const(size - 1 if rev else 0)
+
+    def start(a, out):
+        at_first = ar.cmpi(ar.CmpIPredicate.eq, L.loop_index(dim), first)
+        return S.select(at_first, S.const(0), a)
+
+    a0 = L.generic([ops[0]], [L.empty(shape, n.dtype)], [L.identity_map(R)] * 2,
+                   ["parallel"] * R, start)
+
+    def step(iv, A, B):
+        off = ar.shli(L.index_const(1), iv)
+
+        def body(a_l, b_l, out_a, out_b):
+            coords = loop_coords(L, R)
+            i = coords[dim]
+            if rev:
+                partner = ar.addi(i, off)
+                valid = ar.cmpi(ar.CmpIPredicate.slt, partner, L.index_const(size))
+            else:
+                partner = ar.subi(i, off)
+                valid = ar.cmpi(ar.CmpIPredicate.sge, i, off)
+            at = replace(coords, dim, ar.select(valid, partner, i))
+            a_e, b_e = L.tensor.extract(A, at), L.tensor.extract(B, at)
+            return (S.select(valid, S.mul(a_l, a_e), a_l),
+                    S.select(valid, S.add(S.mul(a_l, b_e), b_l), b_l))
+
+        res = L.generic([A, B], [L.empty(shape, n.dtype)] * 2, [L.identity_map(R)] * 4,
+                        ["parallel"] * R, body)
+        return res[0], res[1]
+
+    return for_loop(L, 0, (size - 1).bit_length(), [a0, ops[1]], step)[1]
+
+
+def _linrec_ref(a, b, dim, reverse):
+    am, y = np.moveaxis(a, dim, -1), np.moveaxis(b, dim, -1).copy()
+    n = y.shape[-1]
+    order = range(n - 2, -1, -1) if reverse else range(1, n)
+    for i in order:
+        prev = i + 1 if reverse else i - 1
+        y[..., i] = am[..., i] * y[..., prev] + y[..., i]
+    return np.moveaxis(y, -1, dim).copy()
+
+
+def _grad_linrec(g, n):
+    # y is linear in b; the adjoint is the same recurrence run the other way with the
+    # multipliers shifted by one, and d/da_i = adjoint_i * y_prev.
+    from .elementwise import mul
+    a, dim, rev = n.inputs[0], n.attrs["dim"], n.attrs["reverse"]
+    step = 1 if rev else -1
+    z = linrec(shift_along(a, dim, step, 0), g, dim, not rev)
+    return mul(z, shift_along(n, dim, -step, 0)), z
+
+
+def _linrec_samples(rng):
+    def pair(*shape):
+        return [rng.uniform(-1.2, 1.2, size=shape).astype(np.float32),
+                rng.normal(size=shape).astype(np.float32)]
+    return [(pair(3, 11), {"dim": 1, "reverse": False}), (pair(3, 11), {"dim": 1, "reverse": True}),
+            (pair(6, 2), {"dim": 0, "reverse": False}), (pair(1), {"dim": 0, "reverse": True}),
+            (pair(2, 0), {"dim": 1, "reverse": False})]
+
+
+def _linrec_rule(inputs, attrs):
+    a, b = inputs
+    if a.shape != b.shape or a.dtype is not b.dtype:
+        raise TypeError("internal: linrec operands must share shape and dtype")
+    return b.dtype, b.shape
+
+
+defop("linrec", infer=_linrec_rule, reference=_linrec_ref, lower=_linrec_lower,
+      grad=_grad_linrec, samples=_linrec_samples,
+      doc="y_first = b_first, y_i = a_i * y_prev + b_i along dim (prev = i+1 if reverse).")
+
+
+def linrec(a, b, dim, reverse):
+    return make("linrec", (a, b), dim=dim, reverse=bool(reverse))
 
 
 # ---- cummax / cummin: a scan over indices ---------------------------------------------------

@@ -250,7 +250,7 @@ def _rounding(op, kernel):
     return fn
 
 
-round = _rounding("round", "round_cpu")  # noqa: A001
+round = _rounding("round", "round_vml_cpu")  # noqa: A001
 
 
 def _simple_rounding(op, kernel):
@@ -264,9 +264,9 @@ def _simple_rounding(op, kernel):
     return fn
 
 
-floor = _simple_rounding("floor", "floor_cpu")
+floor = _simple_rounding("floor", "floor_vml_cpu")
 ceil = _simple_rounding("ceil", "ceil_vml_cpu")
-trunc = _simple_rounding("trunc", "trunc_cpu")
+trunc = _simple_rounding("trunc", "trunc_vml_cpu")
 
 
 def frac(x):

@@ -9,7 +9,6 @@ from .. import init
 from ._factory import empty_param
 from .module import Module
 
-
 __all__ = ["Identity", "Linear", "Bilinear"]
 
 
@@ -89,6 +88,3 @@ class Bilinear(Module):
     def extra_repr(self) -> str:
         return f"in1_features={self.in1_features}, in2_features={self.in2_features}, " \
                f"out_features={self.out_features}, bias={self.bias is not None}"
-
-
-
