@@ -21,7 +21,6 @@ from __future__ import annotations
 import collections
 import hashlib
 import hmac
-import io
 import json
 import os
 import struct
@@ -519,7 +518,7 @@ def _target_device(map_location, saved: str):
 
 
 def _materialize(tree, arrays, specs, map_location):
-    """Turn the validated tree into Python objects (iteratively: no deep recursion)."""
+    """Turn the validated tree into Python objects."""
     from .frontend.creation import from_host
     from .frontend.device import device_name
     from .ir import dtypes as dt
@@ -548,7 +547,14 @@ def _materialize(tree, arrays, specs, map_location):
         built[key] = t
         return t
 
-    def leaf(v):
+    def build(v):
+        # Depth is bounded by MAX_DEPTH (checked while decoding), so recursion is safe.
+        if isinstance(v, _Seq):
+            items = [build(x) for x in v.items]
+            return tuple(items) if v.kind == "tuple" else items
+        if isinstance(v, _Map):
+            cls = collections.OrderedDict if v.kind == "odict" else dict
+            return cls((k, build(x)) for k, x in v.pairs)
         if type(v) is tuple and v and v[0] == "__tensor__":
             return tensor(*v[1:])
         if type(v) is tuple and v and v[0] == "__ndarray__":
@@ -557,32 +563,7 @@ def _materialize(tree, arrays, specs, map_location):
             return arrays[v[1]][()]
         return v
 
-    # Post-order walk with an explicit stack.
-    result = [None]
-    stack = [(tree, result, 0, False)]
-    while stack:
-        node, slot_list, slot, expanded = stack.pop()
-        if isinstance(node, _Seq):
-            if not expanded:
-                kids = [None] * len(node.items)
-                stack.append((node, slot_list, slot, kids))
-                for j, child in enumerate(node.items):
-                    stack.append((child, kids, j, False))
-            else:
-                vals = expanded
-                slot_list[slot] = tuple(vals) if node.kind == "tuple" else list(vals)
-        elif isinstance(node, _Map):
-            if not expanded:
-                kids = [None] * len(node.pairs)
-                stack.append((node, slot_list, slot, kids))
-                for j, (_, child) in enumerate(node.pairs):
-                    stack.append((child, kids, j, False))
-            else:
-                cls = collections.OrderedDict if node.kind == "odict" else dict
-                slot_list[slot] = cls(zip((k for k, _ in node.pairs), expanded))
-        else:
-            slot_list[slot] = leaf(node)
-    return result[0]
+    return build(tree)
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,

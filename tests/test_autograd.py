@@ -164,9 +164,22 @@ def test_grad_modes_contexts_and_decorators():
     def h(t):
         return t * 6.0
 
-    assert not f(x).requires_grad
+    @irgrad.no_grad
+    def f_bare(t):
+        return t * 4.0
+
+    @irgrad.enable_grad
+    def g_bare(t):
+        return t * 5.0
+
+    @irgrad.inference_mode(False)
+    def i_off(t):
+        return t * 5.0
+
+    assert not f(x).requires_grad and not f_bare(x).requires_grad
+    assert f_bare.__name__ == "f_bare" and i_off(x).requires_grad
     with irgrad.no_grad():
-        assert g(x).requires_grad
+        assert g(x).requires_grad and g_bare(x).requires_grad
     assert not h(x).requires_grad
     assert irgrad.is_grad_enabled()
     with irgrad.set_grad_enabled(False):

@@ -274,12 +274,15 @@ class Lazy(Dataset):
         return 4
 
     def __getitem__(self, i):
-        return (irgrad.tensor([float(i), 1.0]) * 3 + 1).numpy()
+        t = irgrad.tensor([float(i), 1.0]) * 3 + 1
+        return t.numpy(), t * 2          # a host value, and a pending tensor to collate
 
 
 def test_irgrad_ops_inside_forked_workers():
-    got = [b.numpy().tolist() for b in DataLoader(Lazy(), batch_size=2, num_workers=2)]
-    assert got == [[[1.0, 4.0], [4.0, 4.0]], [[7.0, 4.0], [10.0, 4.0]]]
+    got = [(a.numpy().tolist(), b.numpy().tolist())
+           for a, b in DataLoader(Lazy(), batch_size=2, num_workers=2)]
+    assert got == [([[1.0, 4.0], [4.0, 4.0]], [[2.0, 8.0], [8.0, 8.0]]),
+                   ([[7.0, 4.0], [10.0, 4.0]], [[14.0, 8.0], [20.0, 8.0]])]
 
 
 class Failing(Dataset):

@@ -2,7 +2,7 @@
 
 Each block is executed in a fresh namespace, compiled with the Markdown file as its file name
 and its own line numbers, so a failure (and any recorded op's site) points at the page's
-line. Blocks that must not run use a ```text fence. Process state a block may change (the
+line. Blocks run in a temporary working directory (one per page). Blocks that must not run use a ```text fence. Process state a block may change (the
 environment, the default dtype, eager mode, grad mode, log topics) is restored after it.
 """
 import os
@@ -53,9 +53,23 @@ def restored_state():
     set_topics(None)
 
 
+@pytest.fixture(scope="module")
+def page_dirs(tmp_path_factory):
+    """One working directory per page: files a block writes stay out of the repository,
+    and a later block of the same page can read them."""
+    dirs = {}
+
+    def get(path):
+        if path not in dirs:
+            dirs[path] = tmp_path_factory.mktemp(path.stem)
+        return dirs[path]
+    return get
+
+
 @pytest.mark.parametrize("path,start,src", CASES,
                          ids=[f"{p.relative_to(ROOT)}:{s}" for p, s, _ in CASES])
-def test_python_block_runs(path, start, src, restored_state):
+def test_python_block_runs(path, start, src, restored_state, page_dirs, monkeypatch):
+    monkeypatch.chdir(page_dirs(path))
     code = compile("\n" * (start - 1) + src, str(path), "exec")
     exec(code, {"__name__": f"docs_block_{start}"})
 

@@ -54,7 +54,7 @@ def to_lib(lib, v):
 
 def call(lib, fn, args, kwargs):
     f = getattr(lib, fn) if isinstance(fn, str) else fn
-    return f(*[to_lib(lib, a) for a in args], **kwargs)
+    return f(*[to_lib(lib, a) for a in args], **{k: to_lib(lib, v) for k, v in kwargs.items()})
 
 
 def expect(label, fn, *args, **kwargs):
@@ -350,3 +350,177 @@ def test_integer_division_by_zero_gives_zero():
         assert g.tolist() == [0, 0, 0, -9223372036854775808]
     for g in got[1:3]:
         assert g.tolist() == [0, 0, 0, 0]
+
+
+# ---- special values and the accuracy of the math fallbacks --------------------------------------
+
+SPECIAL = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 1e30, -1e30, 0.5, -0.5,
+                    1.0, -1.0, 2.0, -2.0, 3.5, 27.0, 100.0, -700.0, 700.0, 1e-7, 0.99999])
+SPECIAL_UNARY = [f for f in UNARY if f not in ("logit", "bitwise_not")] + ["logit"]
+SPECIAL_BINARY = ["add", "mul", "div", "floor_divide", "remainder", "fmod", "pow", "atan2",
+                  "hypot", "copysign", "maximum", "minimum", "fmax", "fmin", "xlogy", "lt", "eq",
+                  "ne", "clamp_min", "clamp_max"]
+
+
+def check_zero_signs(label, got, want):
+    w = want.detach().numpy()
+    if want.dtype.is_floating_point and w.size:
+        g = got.numpy()
+        zero = w == 0
+        np.testing.assert_array_equal(np.signbit(g[zero]), np.signbit(w[zero]),
+                                      err_msg=f"{label}: sign of zero")
+
+
+def test_special_values_match_torch():
+    cases = []
+    a = np.repeat(SPECIAL, SPECIAL.size)
+    b = np.tile(SPECIAL, SPECIAL.size)
+    for dtype in (np.float64, np.float32):
+        for fn in SPECIAL_UNARY:
+            cases.append(expect(f"{fn}[{dtype.__name__} special]", fn, SPECIAL.astype(dtype)))
+        for fn in SPECIAL_BINARY:
+            cases.append(expect(f"{fn}[{dtype.__name__} special]", fn, a.astype(dtype),
+                                b.astype(dtype)))
+    recorded = record(cases)
+    irgrad.realize(*[g for _, g, _ in recorded])
+    for label, got, want in recorded:
+        # Denormal results may be flushed to zero by the CPU: atol covers them.
+        check(label, got, want, rtol=2e-6, atol=1e-300 if "float64" in label else 1e-37)
+        check_zero_signs(label, got, want)
+
+
+def wide(lo, hi, n=400, log=False):
+    if log:
+        v = 10 ** R.uniform(lo, hi, n)
+        return np.concatenate([v, -v])
+    return R.uniform(lo, hi, n)
+
+
+ACCURACY = {  # function -> (inputs, f64 rtol); f32 uses rtol 2e-6 (pow: 1e-5)
+    "sin": ([wide(-10, 10), wide(-12, 5, log=True)], 4e-16),
+    "cos": ([wide(-10, 10), wide(-12, 5, log=True)], 4e-16),
+    "tan": ([wide(-10, 10), wide(-12, 5, log=True)], 6e-16),
+    "atan": ([wide(-10, 10), wide(-12, 12, log=True)], 4e-16),
+    "asin": ([wide(-1, 1), wide(-12, 0, log=True)], 6e-16),
+    "acos": ([wide(-1, 1), wide(-12, 0, log=True)], 6e-16),
+    "tanh": ([wide(-20, 20), wide(-12, 1.5, log=True)], 6e-16),
+    "sinh": ([wide(-20, 20), wide(-12, 2.8, log=True)], 6e-16),
+    "cosh": ([wide(-20, 20), wide(-12, 2.8, log=True)], 4e-16),
+    "asinh": ([wide(-20, 20), wide(-12, 30, log=True)], 6e-16),
+    "acosh": ([wide(1, 20), 1 + 10 ** R.uniform(-12, 30, 400)], 6e-16),
+    "atanh": ([wide(-1, 1), wide(-12, -0.0001, log=True)], 6e-16),
+    "expm1": ([wide(-20, 20), wide(-12, 2.8, log=True)], 4e-16),
+    "log1p": ([wide(-0.99, 20), 10 ** R.uniform(-12, 30, 400)], 4e-16),
+    "exp2": ([wide(-1000, 1000), wide(-10, 10)], 4e-16),
+    "log2": ([10 ** R.uniform(-300, 300, 400), 2.0 ** np.arange(-100, 100)], 4e-16),
+    "log10": ([10 ** R.uniform(-300, 300, 400), 10.0 ** np.arange(-20, 20)], 4e-16),
+    "erf": ([wide(-6, 6), wide(-12, 1, log=True)], 8e-16),
+    "erfc": ([wide(-6, 26), wide(-12, 1.4, log=True)], 1e-14),
+    "erfinv": ([wide(-1, 1), 1 - 10 ** R.uniform(-15.5, -0.3, 200), wide(-12, -0.3, log=True)],
+               4e-15),
+    "sigmoid": ([wide(-40, 40)], 4e-16),
+}
+ACCURACY2 = {
+    "atan2": ((wide(-12, 12, log=True), wide(-12, 12, log=True)[::-1]), 4e-16),
+    "hypot": ((wide(-300, 300, log=True), wide(-300, 300, log=True)[::-1]), 4e-16),
+    "pow": ((10 ** R.uniform(-5, 5, 800), R.uniform(-20, 20, 800)), 5e-14),
+    "fmod": ((wide(-300, 300, log=True), wide(-300, 300, log=True)[::-1]), 0.0),
+    "remainder": ((wide(-30, 30, log=True), wide(-30, 30, log=True)[::-1]), 0.0),
+    "floor_divide": ((wide(-8, 8, log=True), wide(-8, 8, log=True)[::-1]), 0.0),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_math_accuracy(dtype):
+    """The f64 fallbacks (no libm in llvm-cpu) and the f32 replacements are near-exact."""
+    cases, tols = [], {}
+    with np.errstate(over="ignore"):
+        for fn, (parts, rtol) in ACCURACY.items():
+            x = np.concatenate(parts).astype(dtype)
+            x = x[np.isfinite(x)]
+            cases.append(expect(fn, fn, x))
+            tols[fn] = rtol
+        for fn, ((a, b), rtol) in ACCURACY2.items():
+            keep = np.isfinite(a.astype(dtype)) & np.isfinite(b.astype(dtype))
+            cases.append(expect(fn, fn, a.astype(dtype)[keep], b.astype(dtype)[keep]))
+            tols[fn] = rtol
+    recorded = record(cases)
+    irgrad.realize(*[g for _, g, _ in recorded])
+    for label, got, want in recorded:
+        rtol = tols[label] if dtype == np.float64 else (1e-5 if label == "pow" else 2e-6)
+        tiny = np.finfo(dtype).tiny
+        check(f"{label}[{dtype.__name__}]", got, want, rtol=rtol, atol=tiny * 4)
+
+
+# ---- gradients ------------------------------------------------------------------------------
+
+def _grad_cases():
+    x = np.array([-1.5, -1.0, 0.0, 0.25, 1.0, 2.0])
+    p = np.array([0.0, 0.5, 1.0, 2.0, 3.0])
+    u = np.array([-0.7, -0.2, 0.0, 0.3, 0.8])
+    big = np.array([1.2, 1.5, 2.0, 3.0])
+    cases = [("abs at 0", lambda L, a: L.abs(a), [x]), ("relu at 0", lambda L, a: L.relu(a), [x]),
+             ("sign", lambda L, a: L.sign(a), [x]), ("floor", lambda L, a: L.floor(a), [x]),
+             ("round", lambda L, a: L.round(a, decimals=1), [x]),
+             ("clamp at bounds", lambda L, a: L.clamp(a, -1.0, 1.0), [x]),
+             ("clamp tensors", lambda L, a, lo, hi: L.clamp(a, lo, hi),
+              [x, np.array([-1.5, 0.0, 0.0, 0.5, 3.0, 1.0]), np.array([1.0])]),
+             ("clamp_min tie", lambda L, a, b: L.clamp_min(a, b), [x, np.array([0.0, -1.0, 0.0,
+                                                                                  1.0, 1.0, 5.0])]),
+             ("sqrt at 0", lambda L, a: L.sqrt(a), [p]),
+             ("pow tensors", lambda L, a, b: L.pow(a, b), [p, np.array([2.0, 0.0, -1.0, 1.5,
+                                                                         0.5])]),
+             ("pow 2", lambda L, a: L.pow(a, 2), [x]), ("pow 0.5", lambda L, a: a ** 0.5, [p]),
+             ("pow 0", lambda L, a: a ** 0, [x]), ("pow 3.5", lambda L, a: a ** 3.5, [p]),
+             ("rpow", lambda L, a: 2.5 ** a, [x]), ("float_power", lambda L, a: L.float_power(a, 3),
+                                                    [x]),
+             ("maximum ties", lambda L, a, b: L.maximum(a, b), [x, np.array([0.0, -1.0, 0.0, 1.0,
+                                                                             1.0, 3.0])]),
+             ("minimum bcast", lambda L, a, b: L.minimum(a, b), [x.reshape(2, 3), u[:3]]),
+             ("fmax nan ties", lambda L, a, b: L.fmax(a, b),
+              [x, np.array([np.nan, -1.0, 0.0, 1.0, np.nan, 3.0])]),
+             ("fmin", lambda L, a, b: L.fmin(a, b), [x, np.array([np.nan, -1.0, 0.5, 1.0, 1.0,
+                                                                  0.0])]),
+             ("atan2", lambda L, a, b: L.atan2(a, b), [x, x[::-1] + 0.1]),
+             ("hypot", lambda L, a, b: L.hypot(a, b), [x, x[::-1] + 0.1]),
+             ("copysign", lambda L, a, b: L.copysign(a, b), [x, -x[::-1]]),
+             ("lerp", lambda L, a, b, w: L.lerp(a, b, w), [x, x[::-1], np.linspace(0, 1, 6)]),
+             ("xlogy at 0", lambda L, a, b: L.xlogy(a, b), [x, p[[0, 1, 2, 3, 4, 4]] + 0.5]),
+             ("remainder", lambda L, a, b: L.remainder(a, b), [x * 3, np.array([0.7, -0.7, 1.1,
+                                                                                  2.0, -3.0, 4.0])]),
+             ("fmod", lambda L, a, b: L.fmod(a, b), [x * 3, np.array([0.7, -0.7, 1.1, 2.0, -3.0,
+                                                                      4.0])]),
+             ("div floor", lambda L, a, b: L.div(a, b, rounding_mode="floor"), [x * 3, np.array([0.7, -0.7, 1.1, 2.0, -3.0,
+                                                                          4.0])]),
+             ("div bcast", lambda L, a, b: a / b, [x.reshape(3, 2), np.array([0.5, -2.0])]),
+             ("sub rscalar", lambda L, a: 3 - a * 2, [x]),
+             ("where", lambda L, a, b: L.where(a > 0, a, b), [x, x[::-1]]),
+             ("logit eps", lambda L, a: L.logit(a, eps=0.2), [np.array([0.1, 0.2, 0.5, 0.9])]),
+             ("nan_to_num", lambda L, a: L.nan_to_num(a), [np.array([np.nan, np.inf, 1.0])]),
+             ("erfinv", lambda L, a: L.erfinv(a), [u]), ("erfc", lambda L, a: L.erfc(a), [x]),
+             ("acosh", lambda L, a: L.acosh(a), [big]), ("sinc-ish", lambda L, a: L.sin(a) / a,
+                                                        [big])]
+    for fn in ("sigmoid", "tanh", "erf", "asin", "acos", "atan", "sinh", "cosh", "asinh",
+               "atanh", "log2", "log10", "log1p", "expm1", "exp2", "rsqrt", "reciprocal",
+               "tan", "sin", "cos", "exp", "log", "trunc", "ceil", "frac", "square", "deg2rad"):
+        vals = u + 1.0 if fn in ("log2", "log10", "rsqrt", "reciprocal", "log") else u
+        cases.append((fn, (lambda f: lambda L, a: getattr(L, f)(a))(fn), [vals]))
+    return cases
+
+
+def test_gradients_match_torch():
+    got, want = [], []
+    for label, fn, arrays in _grad_cases():
+        grads = []
+        for lib in (torch, irgrad):
+            leaves = [lib.tensor(np.ascontiguousarray(a), requires_grad=True) for a in arrays]
+            out = fn(lib, *leaves)
+            g = np.linspace(-1.0, 2.0, max(out.numel(), 1)).reshape(tuple(out.shape))
+            grads.append(lib.autograd.grad(out, leaves, grad_outputs=lib.tensor(g),
+                                           allow_unused=True))
+        want.append((label, grads[0]))
+        got.append(grads[1])
+    irgrad.realize(*[t for gs in got for t in gs if t is not None])
+    for (label, w), g in zip(want, got):
+        for k, (gi, wi) in enumerate(zip(g, w)):
+            check(f"grad {label} input {k}", gi, wi, rtol=1e-10, atol=1e-12)

@@ -143,6 +143,7 @@ def _accumulate(grads, node, g):
 
 def _check_grad(n, i, inp, gi, name):
     if gi.shape != inp.shape or gi.dtype is not inp.dtype:
+        name = name if name is not None else backward_name(n)
         shape = ", ".join(str(s) for s in gi.shape)
         want = ", ".join(str(s) for s in inp.shape)
         raise RuntimeError(f"Function {name} returned an invalid gradient at index {i} - got "
@@ -255,8 +256,7 @@ def run_backward(roots, root_grads, *, capture, retain_graph: bool, create_graph
                 extra = tuple(i for i in n.inputs if i.requires_grad)
                 items = [(k, inp, once_differentiable(gi, backward_name(n), extra))
                          for k, inp, gi in items]
-            _propagate(n, items, backward_name(n), grads, res if anomaly else None,
-                       eager and realize)
+            _propagate(n, items, None, grads, res if anomaly else None, eager and realize)
         if anomaly and res.checks:
             # NaN codes (k) sort before inf codes (K + k): PyTorch reports NaN, so a NaN
             # anywhere names the first op that produced one; infinities come second.

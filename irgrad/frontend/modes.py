@@ -81,6 +81,12 @@ class set_grad_enabled(_Mode):
 
 
 class no_grad(_Mode):
+    def __new__(cls, orig_func=None):
+        # `@no_grad` without parentheses decorates directly, as in PyTorch.
+        if callable(orig_func):
+            return cls()(orig_func)
+        return super().__new__(cls)
+
     def __init__(self, orig_func=None):
         self._fn = orig_func
 
@@ -99,8 +105,16 @@ class enable_grad(no_grad):
 
 
 class inference_mode(no_grad):
+    def __new__(cls, mode=True):
+        if callable(mode):
+            return cls()(mode)
+        return object.__new__(cls)
+
     def __init__(self, mode: bool = True):
         self.mode = mode
+
+    def _args(self):
+        return (self.mode,)
 
     def _enter(self):
         prev = state.grad_enabled

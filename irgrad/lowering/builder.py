@@ -291,6 +291,12 @@ class Scalar:
         return arith_d.ori(big, self.cmp("lt", b, self.const(0)))
 
     # float math --------------------------------------------------------------------------
+    def xlogy(self, a, b):
+        zero = self.const(0.0)
+        keep = arith_d.andi(self.cmp("eq", a, zero), arith_d.xori(
+            self.isnan(b), self.const(True, dt.bool_)))
+        return arith_d.select(keep, zero, arith_d.mulf(a, math_d.log(b)))
+
     def sigmoid(self, x):
         F = scalar_math.F
         return (1.0 / (1.0 + F(math_d.exp(arith_d.negf(x))))).v

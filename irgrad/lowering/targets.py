@@ -12,6 +12,8 @@ COMMON_FLAGS = (
     # Coarse-fences ABI: each call waits on/signals a timeline, so runs are queued, not
     # synchronous (runtime/executable.py passes the fences).
     "--iree-execution-model=async-external",
+    # O2 strips cf.assert; index ops assert their bounds when values are unknown at record time.
+    "--iree-opt-strip-assertions=false",
 )
 
 TARGETS = {

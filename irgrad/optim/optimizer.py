@@ -309,6 +309,8 @@ class Optimizer:
 
     def _step_graph(self, loss) -> None:
         updates = []   # (param, new param node, state dict, {name: new node})
+        memo = {}
+        steps = {}     # new host step counts, committed once the graph has run
         outputs = []
         for gi, group in enumerate(self.param_groups):
             for p in group["params"]:
@@ -330,13 +332,21 @@ class Optimizer:
                 nodes = {k: v.node for k, v in st.items()
                          if isinstance(v, Tensor) and k != "step"}
                 if self._counts_steps:
-                    step = self._host_step.get(p, 0.0) + 1.0
-                    self._host_step[p] = step
-                    nodes["step"] = step
+                    if p not in self._host_step:   # state set by hand: read its count once
+                        self._host_step[p] = _scalar_value(st["step"])
+                    nodes["step"] = self._host_step[p] + 1.0
+                    steps[p] = nodes["step"]
                 device = pn.device or "cpu"
 
                 def scalar(name, value, _gi=gi, _d=pn.dtype, _dev=device):
-                    return self._scalars.get((_gi, name), value, _d, _dev)
+                    if isinstance(value, Tensor):
+                        return self._scalars.get((_gi, name), value, _d, _dev)
+                    # Params of a group share each hyperparameter's input within a step.
+                    key = (_gi, name, _d, _dev, value)
+                    n = memo.get(key)
+                    if n is None:
+                        n = memo[key] = self._scalars.get((_gi, name), value, _d, _dev)
+                    return n
 
                 if gn.dtype is not pn.dtype:
                     gn = ew.cast(gn, pn.dtype)
@@ -362,6 +372,7 @@ class Optimizer:
             return
         from ..frontend.realize import realize_nodes
         realize_nodes(outputs, "optimizer.step")
+        self._host_step.update(steps)
         for p, new_p, st, new_st in updates:
             _rebind_param(p, new_p)
             for name, node in new_st.items():

@@ -302,6 +302,29 @@ defop("copysign", infer=binary_rule, reference=np.copysign,
       samples=lambda rng: _float_bin_samples(rng) + [
           ([np.array([1.0, 2.0, -3.0], np.float32), np.array([-0.0, 0.0, 0.0], np.float32)], {})])
 
+def _xlogy_ref(a, b):
+    with np.errstate(all="ignore"):
+        return np.where((a == 0) & ~np.isnan(b), 0, a * np.log(b)).astype(a.dtype)
+
+
+def _grad_xlogy(g, n):
+    from .logical import logical_and
+    a, b = n.inputs
+    ga = where(logical_and(eq(a, 0.0), le(b, 0.0)), 0.0, xlogy(g, b))
+    return sum_to(ga, a.shape), sum_to(div(mul(g, a), b), b.shape)
+
+
+def _xlogy_samples(rng):
+    pos = lambda s: rng.uniform(0.2, 2.0, s)  # noqa: E731
+    return [([rng.uniform(-2, 2, (3, 4)).astype(np.float32), pos((3, 4)).astype(np.float32)], {}),
+            ([rng.uniform(-2, 2, (2, 1, 3)), pos((4, 3))], {}),
+            ([np.float32(1.5), pos((5,)).astype(np.float32)], {})]
+
+
+defop("xlogy", infer=binary_rule, reference=_xlogy_ref, grad=_grad_xlogy,
+      scalar=lambda S, a, b: S.xlogy(a, b), samples=_xlogy_samples,
+      doc="a * log(b), 0 where a == 0 unless b is NaN.")
+
 # ---- comparison and selection ---------------------------------------------------------------
 
 _CMP = lambda rng: _BIN_ALL(rng) + _nan_samples(rng)  # noqa: E731

@@ -273,11 +273,8 @@ def lerp(start, end, weight):
 
 def xlogy(a, b):
     """a * log(b), 0 where a == 0 unless b is NaN."""
-    from .logical import logical_and
-    from .unary import log
     _, (x, y) = promote(a, b, floating=True)
-    zero_x = logical_and(eq(x, 0.0), eq(y, y))
-    return where(zero_x, 0.0, mul(x, log(y)))
+    return make("xlogy", (x, y))
 
 
 # ---- comparison ------------------------------------------------------------------------------

@@ -69,10 +69,12 @@ def _emit_check(L, node, idx_value, idx_node, size, wrap, what):
     if R == 0:
         ok = ok_of(L.tensor.extract(idx_value, []))
     else:
-        red = L.generic([idx_value], [L.full((), dt.bool_, True)],
+        # Count the bad indices in i64: an i1 reduction's extracted value was not reliable.
+        one, zero = S.const(1), S.const(0)
+        red = L.generic([idx_value], [L.full((), dt.int64, 0)],
                         [L.identity_map(R), L.affine_map(R, [])], ["reduction"] * R,
-                        lambda v, acc: S.and_(acc, ok_of(v)))
-        ok = L.tensor.extract(red, [])
+                        lambda v, acc: S.add(acc, S.select(ok_of(v), zero, one)))
+        ok = S.cmp("eq", L.tensor.extract(red, []), zero)
     site = f" (recorded at {node.site})" if node.site is not None else ""
     L.ir.Operation.create("cf.assert", operands=[ok],
                           attributes={"msg": L.ir.StringAttr.get(f"{what}{site}")})

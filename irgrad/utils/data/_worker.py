@@ -112,7 +112,11 @@ def pack(data, name: str):
     for arr, *_ in leaves:
         offsets.append(total)
         total += (arr.nbytes + _ALIGN - 1) // _ALIGN * _ALIGN
-    shm = shared_memory.SharedMemory(name=name, create=True, size=max(total, 1))
+    try:
+        shm = shared_memory.SharedMemory(name=name, create=True, size=max(total, 1))
+    except FileExistsError:  # left by an earlier process that had our pid: it is stale
+        unlink_quietly(name)
+        shm = shared_memory.SharedMemory(name=name, create=True, size=max(total, 1))
     try:
         for (arr, *_), off in zip(leaves, offsets):
             dst = np.ndarray(arr.shape, arr.dtype, buffer=shm.buf, offset=off)

@@ -388,11 +388,14 @@ class _MultiProcessIter(_BaseIter):
                 conn.send(None)
             except (BrokenPipeError, OSError):
                 pass
+        deadline = time.monotonic() + 2.0
         for w in self._workers:
-            w.join(timeout=5.0)
+            w.join(timeout=max(0.0, deadline - time.monotonic()))
             if w.is_alive():
+                # Busy in a slow __getitem__: its work is unwanted, and any segment it
+                # may be writing is unlinked below by name.
                 w.terminate()
-                w.join(timeout=1.0)
+                w.join(timeout=2.0)
         for conn in self._conns:
             conn.close()
         # Every batch a worker may have written and nobody consumed: unlink by name.
