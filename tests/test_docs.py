@@ -13,7 +13,7 @@ import pytest
 
 import irgrad
 from irgrad.ir.state import state
-from irgrad.log import set_topics
+from irgrad.logs import set_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]

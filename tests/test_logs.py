@@ -1,6 +1,6 @@
 """`IRGRAD_LOG` topics and `IRGRAD_DUMP`: what each prints or writes.
 
-In-process tests switch topics with `irgrad.log.set_topics` and read stderr; one child
+In-process tests switch topics with `irgrad.logs.set_topics` and read stderr; one child
 process checks that the environment variables themselves are honoured.
 """
 import os
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import irgrad
-from irgrad.log import set_topics  # (`irgrad.log` itself is the logarithm, as in torch)
+from irgrad.logs import set_topics  # (`irgrad.log` itself is the logarithm, as in torch)
 from irgrad.frontend import realize
 
 HERE = os.path.basename(__file__)
@@ -146,5 +146,8 @@ def test_environment_variables_in_a_new_process(tmp_path):
                      r"<string>:3$", proc.stderr, re.M), proc.stderr
     assert re.search(r"^\[irgrad:cache\] memory miss", proc.stderr, re.M)
     assert re.search(r"^\[irgrad:compile\] compiled ", proc.stderr, re.M)
-    assert len(list((tmp_path / "d").glob("*.irgrad.txt"))) == 1
+    # One graph: its lowered IR, its MLIR, and the graph as recorded and after each pass.
+    assert len({p.name.split(".")[0] for p in (tmp_path / "d").glob("*.irgrad.txt")}) == 1
     assert len(list((tmp_path / "d").glob("*.mlir"))) == 1
+    assert len(list((tmp_path / "d").glob("*.0-recorded.irgrad.txt"))) == 1
+    assert list((tmp_path / "d").glob("*-simplify.irgrad.txt"))

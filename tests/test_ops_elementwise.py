@@ -386,7 +386,9 @@ def test_special_values_match_torch():
     for label, got, want in recorded:
         # Denormal results may be flushed to zero by the CPU: atol covers them.
         check(label, got, want, rtol=2e-6, atol=1e-300 if "float64" in label else 1e-37)
-        check_zero_signs(label, got, want)
+        if not label.startswith(("max", "min", "fmax", "fmin", "clamp")):
+            # (which zero max(0.0, -0.0) returns depends on torch's SIMD path: not checked)
+            check_zero_signs(label, got, want)
 
 
 def wide(lo, hi, n=400, log=False):
@@ -397,9 +399,9 @@ def wide(lo, hi, n=400, log=False):
 
 
 ACCURACY = {  # function -> (inputs, f64 rtol); f32 uses rtol 2e-6 (pow: 1e-5)
-    "sin": ([wide(-10, 10), wide(-12, 5, log=True)], 4e-16),
-    "cos": ([wide(-10, 10), wide(-12, 5, log=True)], 4e-16),
-    "tan": ([wide(-10, 10), wide(-12, 5, log=True)], 6e-16),
+    "sin": ([wide(-10, 10), wide(-12, 300, log=True)], 4e-16),
+    "cos": ([wide(-10, 10), wide(-12, 300, log=True)], 4e-16),
+    "tan": ([wide(-10, 10), wide(-12, 300, log=True)], 6e-16),
     "atan": ([wide(-10, 10), wide(-12, 12, log=True)], 4e-16),
     "asin": ([wide(-1, 1), wide(-12, 0, log=True)], 6e-16),
     "acos": ([wide(-1, 1), wide(-12, 0, log=True)], 6e-16),
@@ -424,7 +426,7 @@ ACCURACY2 = {
     "atan2": ((wide(-12, 12, log=True), wide(-12, 12, log=True)[::-1]), 4e-16),
     "hypot": ((wide(-300, 300, log=True), wide(-300, 300, log=True)[::-1]), 4e-16),
     "pow": ((10 ** R.uniform(-5, 5, 800), R.uniform(-20, 20, 800)), 5e-14),
-    "fmod": ((wide(-300, 300, log=True), wide(-300, 300, log=True)[::-1]), 0.0),
+    "fmod": ((wide(-150, 150, log=True), wide(-150, 150, log=True)[::-1]), 0.0),
     "remainder": ((wide(-30, 30, log=True), wide(-30, 30, log=True)[::-1]), 0.0),
     "floor_divide": ((wide(-8, 8, log=True), wide(-8, 8, log=True)[::-1]), 0.0),
 }
@@ -437,11 +439,13 @@ def test_math_accuracy(dtype):
     with np.errstate(over="ignore"):
         for fn, (parts, rtol) in ACCURACY.items():
             x = np.concatenate(parts).astype(dtype)
-            x = x[np.isfinite(x)]
+            x = x[np.isfinite(x) & (np.abs(x) >= np.finfo(dtype).tiny)]  # CPUs flush denormals
             cases.append(expect(fn, fn, x))
             tols[fn] = rtol
         for fn, ((a, b), rtol) in ACCURACY2.items():
             keep = np.isfinite(a.astype(dtype)) & np.isfinite(b.astype(dtype))
+            # torch's own fmod gives NaN once a / b overflows: compare where it does not.
+            keep &= np.abs(a / b) < np.finfo(dtype).max
             cases.append(expect(fn, fn, a.astype(dtype)[keep], b.astype(dtype)[keep]))
             tols[fn] = rtol
     recorded = record(cases)
@@ -450,6 +454,18 @@ def test_math_accuracy(dtype):
         rtol = tols[label] if dtype == np.float64 else (1e-5 if label == "pow" else 2e-6)
         tiny = np.finfo(dtype).tiny
         check(f"{label}[{dtype.__name__}]", got, want, rtol=rtol, atol=tiny * 4)
+
+
+def test_f64_remainders_are_exact():
+    """fmod/remainder are exact for any ratio (PyTorch's own CPU kernel returns NaN once
+    a / b overflows; NumPy's libm result is the reference here)."""
+    a, b = wide(-300, 300, log=True), wide(-300, 300, log=True)[::-1].copy()
+    got = [irgrad.fmod(irgrad.tensor(a), irgrad.tensor(b)),
+           irgrad.remainder(irgrad.tensor(a), irgrad.tensor(b))]
+    irgrad.realize(*got)
+    keep = np.abs(np.fmod(a, b)) >= np.finfo(np.float64).tiny
+    np.testing.assert_array_equal(got[0].numpy()[keep], np.fmod(a, b)[keep])
+    np.testing.assert_array_equal(got[1].numpy()[keep], np.remainder(a, b)[keep])
 
 
 # ---- gradients ------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 import weakref
 
-from .. import errors, log
+from .. import errors
+from .. import logs as log
 from ..ir.graph import Graph
 from ..ir.node import Node
 from ..ir.state import eager_hook
@@ -37,6 +38,7 @@ def want(node: Node) -> None:
     if node.data is None:
         _wanted[id(node)] = node
 counters = {"realizations": 0, "memory_hits": 0, "compiles": 0}
+_dumped = [0]
 
 
 def _graph_device(graph) -> str:
@@ -54,8 +56,14 @@ def executable_for(graph, device_name: str) -> Executable:
         log.emit("cache", f"memory hit ({len(graph.nodes)} nodes)")
         return exe
     log.emit("cache", f"memory miss ({len(graph.nodes)} nodes)")
-    optimized = optimize(graph)
-    vmfb, _ = compile_graph(optimized, device_name, dump_dir=log.dump_dir())
+    dump = log.dump_dir()
+    name = None
+    if dump:
+        _dumped[0] += 1
+        name = f"graph{_dumped[0]:04d}"
+        log.dump_text(dump, f"{name}.0-recorded.irgrad.txt", str(graph))
+    optimized = optimize(graph, dump_name=name)
+    vmfb, _ = compile_graph(optimized, device_name, dump_dir=dump, dump_name=name)
     counters["compiles"] += 1
     dev = devices.get(device_name)
     exe = Executable(dev, vmfb, [(o.dtype, o.shape) for o in graph.outputs], len(graph.inputs))

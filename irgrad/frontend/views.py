@@ -12,6 +12,7 @@ from ..errors import fail
 from ..ir.node import make
 from ..ir.ops import movement as M
 from ..ir.ops import movement_compose as MC
+from ..ir.ops import movement_dims as MD
 from ..ir.shapes import normalize_dim, numel
 from .tensor import Tensor
 
@@ -198,15 +199,15 @@ def reshape_as(self, other):
 def flatten(self, start_dim=0, end_dim=-1):
     if self.ndim and normalize_dim(start_dim, self.ndim) == normalize_dim(end_dim, self.ndim):
         return self
-    return _reshape_to(self, M.flatten(self.node, start_dim, end_dim).shape)
+    return _reshape_to(self, MD.flatten(self.node, start_dim, end_dim).shape)
 
 
 def unflatten(self, dim, sizes):
-    return _reshape_to(self, M.unflatten(self.node, dim, sizes).shape)
+    return _reshape_to(self, MD.unflatten(self.node, dim, sizes).shape)
 
 
 def squeeze(self, dim=None):
-    shape = M.squeeze(self.node, dim).shape
+    shape = MD.squeeze(self.node, dim).shape
     return reshape_view(self, shape, view_strides(self.shape, self.stride(), shape))
 
 
@@ -229,17 +230,17 @@ def permute(self, *dims):
 
 def transpose(self, dim0, dim1):
     n = self.node
-    return permute_view(self, _perm_of(n, M.transpose(n, dim0, dim1)))
+    return permute_view(self, _perm_of(n, MD.transpose(n, dim0, dim1)))
 
 
 def t(self):
     n = self.node
-    return permute_view(self, _perm_of(n, M.t(n)))
+    return permute_view(self, _perm_of(n, MD.t(n)))
 
 
 def movedim(self, source, destination):
     n = self.node
-    return permute_view(self, _perm_of(n, M.movedim(n, source, destination)))
+    return permute_view(self, _perm_of(n, MD.movedim(n, source, destination)))
 
 
 def T(self):
@@ -248,7 +249,7 @@ def T(self):
 
 def mT(self):
     n = self.node
-    return permute_view(self, _perm_of(n, M.mT(n)))
+    return permute_view(self, _perm_of(n, MD.mT(n)))
 
 
 def expand(self, *sizes):

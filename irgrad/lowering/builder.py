@@ -11,7 +11,7 @@ import math
 
 from ..ir import dtypes as dt
 from . import scalar_math
-from .mlir import arith_d, ir, linalg_d, math_d, scf_d, tensor_d
+from .mlir import arith_d, ir, linalg_d, math_d, scf_d, tensor_d, util_d
 
 _FPRED = {"lt": "OLT", "le": "OLE", "gt": "OGT", "ge": "OGE", "eq": "OEQ", "ne": "UNE"}
 _SPRED = {"lt": "slt", "le": "sle", "gt": "sgt", "ge": "sge", "eq": "eq", "ne": "ne"}
@@ -297,6 +297,11 @@ class Scalar:
             self.isnan(b), self.const(True, dt.bool_)))
         return arith_d.select(keep, zero, arith_d.mulf(a, math_d.log(b)))
 
+    def relu(self, x):
+        """max(x, 0) keeping NaN and -0.0 (PyTorch returns x unless x < 0)."""
+        zero = self.const(0)
+        return arith_d.select(self.cmp("lt", x, zero), zero, x)
+
     def sigmoid(self, x):
         F = scalar_math.F
         return (1.0 / (1.0 + F(math_d.exp(arith_d.negf(x))))).v
@@ -325,7 +330,6 @@ class Lowerer:
 
     def __init__(self):
         self.ir, self.linalg, self.tensor, self.arith, self.math = ir, linalg_d, tensor_d, arith_d, math_d
-        self.scf = scf_d  # loops around kernels (log-step scans, bitonic sort stages)
         self.scalar_consts: dict = {}
         self.parallel = linalg_d.IteratorType.parallel
         self.reduction = linalg_d.IteratorType.reduction
@@ -346,6 +350,10 @@ class Lowerer:
     def full(self, shape, dtype, value):
         v = self.scalar(dtype).const(value)
         return linalg_d.fill(v, outs=[self.empty(shape, dtype)])
+
+    def barrier(self, value):
+        """util.optimization_barrier: the compiler may not fuse or fold across it."""
+        return util_d.optimization_barrier([value.type], [value])
 
     def index_const(self, v: int):
         return arith_d.constant(ir.IndexType.get(), v)

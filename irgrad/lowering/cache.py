@@ -12,7 +12,7 @@ import hashlib
 import os
 import tempfile
 
-from .. import log
+from .. import logs as log
 
 MAGIC = b"IRGRAD-VMFB-1\n"
 

@@ -15,7 +15,8 @@ import os
 import re
 import time
 
-from .. import errors, log
+from .. import errors
+from .. import logs as log
 from .cache import atomic_write, cache_dir
 from . import cache
 from .emit import emit_module
@@ -68,7 +69,8 @@ def module_digest(text: str, flags, target: str) -> str:
         "\n".join((text, " ".join(flags), COMPILER_VERSION, target)).encode()).hexdigest()
 
 
-def compile_graph(graph, target: str = "cpu", cpu: str | None = None, dump_dir=None):
+def compile_graph(graph, target: str = "cpu", cpu: str | None = None, dump_dir=None,
+                  dump_name: str | None = None):
     """Return (vmfb bytes, module text) for `graph`, compiling only on a disk-cache miss."""
     flags = compile_flags(target, cpu)
     session = _new_session(flags)
@@ -77,7 +79,7 @@ def compile_graph(graph, target: str = "cpu", cpu: str | None = None, dump_dir=N
     text = module.operation.get_asm(enable_debug_info=False)
     digest = module_digest(text, flags, target)
     if dump_dir:
-        log.dump(dump_dir, digest[:12], graph, module)
+        log.dump(dump_dir, dump_name or digest[:12], graph, module)
     vmfb = cache.read(digest)
     if vmfb is not None:
         stats["disk_hits"] += 1

@@ -11,4 +11,5 @@ from iree.compiler.dialects import linalg as linalg_d  # noqa: F401
 from iree.compiler.dialects import math as math_d  # noqa: F401
 from iree.compiler.dialects import scf as scf_d  # noqa: F401
 from iree.compiler.dialects import tensor as tensor_d  # noqa: F401
+from iree.compiler.dialects import util as util_d  # noqa: F401
 from iree.compiler.version import VERSION as COMPILER_VERSION  # noqa: F401

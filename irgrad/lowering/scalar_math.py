@@ -9,8 +9,6 @@ accuracy near their zeros, `sinh asinh atanh` are naive too and `atan atan2` are
 
 Every algorithm here aims at the precision of its type (f64 ~1e-16, f32 ~1e-7); f16 and bf16
 are computed in f32. Known limits, all documented where they arise:
-- sin/cos/tan reduce the argument with a three-part pi/2 (Cody-Waite): full accuracy for
-  |x| < ~1e6 (f64) / ~1e5 (f32), slowly degrading beyond (no Payne-Hanek reduction);
 - erfc for 0.5 < x < 1.5 (f64) / 1 (f32) is 1 - erf(x): relative error up to ~40 ulps;
 - pow is exp(y * log|x|): relative error ~|y log x| ulps, as in most vector libraries;
 - denormal inputs may be flushed to zero by the CPU.
@@ -22,10 +20,30 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+import numpy as np
+
 from .mlir import arith_d, ir, math_d, scf_d
 
-# pi to 64 significant digits: the source of every pi-derived constant below.
-_PI = Fraction("3.141592653589793238462643383279502884197169399375105820974944592")
+
+
+def _machin_pi(bits: int) -> Fraction:
+    """pi to about `bits` bits: Machin's formula 16 atan(1/5) - 4 atan(1/239), in integers."""
+    one = 1 << (bits + 16)
+
+    def atan_inv(n):
+        total, term, k, sign = 0, one // n, 1, 1
+        while term:
+            total += sign * (term // k)
+            term //= n * n
+            k, sign = k + 2, -sign
+        return total
+
+    return Fraction(16 * atan_inv(5) - 4 * atan_inv(239), one)
+
+
+# pi to 1400 bits: the source of every pi-derived constant below, including the 2/pi bits
+# that the large-argument reduction of sin/cos/tan needs.
+_PI = _machin_pi(1400)
 
 
 def _bits_of(t) -> int:
@@ -185,25 +203,6 @@ def widened(fn):
     return wrapper
 
 
-def _split_const(value: Fraction, parts: int, bits: int, f32: bool):
-    """Split `value` into `parts` floats, all but the last with `bits` significant bits."""
-    import numpy as np
-    out, rest = [], value
-    for i in range(parts):
-        f = float(rest)
-        if i < parts - 1:
-            _, e = math.frexp(f)
-            scale = 2.0 ** (bits - e)
-            f = math.floor(f * scale) / scale
-        elif f32:
-            f = float(np.float32(f))
-        out.append(f)
-        rest -= Fraction(f)
-    return out
-
-
-_PIO2_64 = _split_const(_PI / 2, 3, 33, False)
-_PIO2_32 = _split_const(_PI / 2, 4, 8, True)
 _SIN = [float(Fraction((-1) ** n, math.factorial(2 * n + 1))) for n in range(10)]
 _COS = [float(Fraction((-1) ** n, math.factorial(2 * n))) for n in range(10)]
 _LN2 = math.log(2.0)
@@ -280,7 +279,8 @@ def acosh(v):
     t = x - 1.0
     r = F(log1p((t + (t * 2.0 + t * t).sqrt()).v))
     big = x.log() + _LN2
-    return sel(x > 2.0 ** (28 if _is64(v.type) else 12), big, r).v
+    r = sel(x > 2.0 ** (28 if _is64(v.type) else 12), big, r)
+    return sel(x < 1.0, math.nan, r).v
 
 
 @widened
@@ -346,14 +346,83 @@ def cbrt(v):
 
 # ---- trigonometry ----------------------------------------------------------------------------
 
+# 2/pi as a bit string after 64 zero bits, in 64-bit words (most significant bit first).
+_TWO_OVER_PI_WORDS = []
+
+
+def _two_over_pi_words():
+    if not _TWO_OVER_PI_WORDS:
+        nbits = 21 * 64 - 64
+        t = (2 * (1 << nbits) * _PI.denominator) // _PI.numerator  # floor(2/pi * 2^nbits)
+        for k in range(21):
+            w = (t >> (nbits - 64 * (k - 1) - 64)) & ((1 << 64) - 1) if k else 0
+            _TWO_OVER_PI_WORDS.append(w - (1 << 64) if w >= 1 << 63 else w)
+    return _TWO_OVER_PI_WORDS
+
+
+def _reduce_large(x: F):
+    """Payne-Hanek: (r, q) with |x| = r + q*pi/2 (mod 2pi), |r| <= pi/4, for |x| >= pi/4.
+
+    |x| = m * 2^e exactly (m a 53- or 24-bit integer). Only the 192 bits of 2/pi around
+    2^-e matter for x * 2/pi mod 4; their product with m in 64-bit words gives the
+    quadrant and 128 fraction bits, so the result is accurate for every finite x."""
+    w = _bits_of(x.t)
+    mant, bias = (52, 1023) if w == 64 else (23, 127)
+    i64 = ir.IntegerType.get_signless(64)
+
+    def c(k):
+        return _int_const(i64, k)
+
+    bits = arith_d.bitcast(ir.IntegerType.get_signless(w), x.abs().v)
+    if w != 64:
+        bits = arith_d.extui(i64, bits)
+    expo = arith_d.andi(arith_d.shrui(bits, c(mant)), c(0x7FF if w == 64 else 0xFF))
+    m = arith_d.ori(arith_d.andi(bits, c((1 << mant) - 1)), c(1 << mant))
+    # First bit needed: weight 2^-(e-1) of 2/pi, e = expo - bias - mant; 64 pad bits.
+    j0 = arith_d.maxsi(arith_d.subi(expo, c(bias + mant + 2 - 64)), c(0))
+    q = arith_d.shrui(j0, c(6))
+    sh = arith_d.andi(j0, c(63))
+    words = _two_over_pi_words()
+
+    def word(idx):
+        v = c(words[0])
+        for k in range(1, len(words)):
+            v = arith_d.select(arith_d.cmpi(arith_d.CmpIPredicate.eq, idx, c(k)), c(words[k]), v)
+        return v
+
+    raw = [word(arith_d.addi(q, c(k))) for k in range(4)]
+    no_shift = arith_d.cmpi(arith_d.CmpIPredicate.eq, sh, c(0))
+    back = arith_d.subi(c(64), arith_d.select(no_shift, c(1), sh))
+    win = [arith_d.select(no_shift, raw[k], arith_d.ori(arith_d.shli(raw[k], sh),
+                                                        arith_d.shrui(raw[k + 1], back)))
+           for k in range(3)]
+    (l0, h0), (l1, h1), (l2, h2) = [arith_d.mului_extended(m, wk) for wk in win]
+    w1 = arith_d.addi(h2, l1)
+    carry = arith_d.extui(i64, arith_d.cmpi(arith_d.CmpIPredicate.ult, w1, h2))
+    w2 = arith_d.addi(arith_d.addi(h1, l0), carry)
+    f_hi = arith_d.ori(arith_d.shli(w2, c(2)), arith_d.shrui(w1, c(62)))
+    f_lo = arith_d.ori(arith_d.shli(w1, c(2)), arith_d.shrui(l2, c(62)))
+    # A fraction >= 1/2 reads as negative: round to the next quadrant.
+    quad = arith_d.shrui(w2, c(62))
+    up = arith_d.cmpi(arith_d.CmpIPredicate.slt, f_hi, c(0))
+    quad = arith_d.andi(arith_d.addi(quad, arith_d.extui(i64, up)), c(3))
+    frac = F(arith_d.sitofp(x.t, f_hi)) * 2.0 ** -64
+    if w == 64:  # f32 needs no more than the 64 bits of f_hi (2^-128 is no f32 normal)
+        frac = frac + F(arith_d.uitofp(x.t, f_lo)) * 2.0 ** -128
+    pio2_hi = float(_PI / 2) if w == 64 else float(np.float32(float(_PI / 2)))
+    r = frac * pio2_hi + frac * float(_PI / 2 - Fraction(pio2_hi))
+    neg = x < 0.0
+    r = sel(neg, -r, r)
+    quad = arith_d.select(neg, arith_d.andi(arith_d.subi(c(4), quad), c(3)), quad)
+    return r, F(arith_d.uitofp(x.t, quad))
+
+
 def _reduce_pio2(x: F):
     """(r, q): x = r + k*pi/2 with |r| <= pi/4 and q = k mod 4 as a float in {0,1,2,3}."""
-    k = (x * float(2 / _PI)).rint()
-    r = x
-    for p in (_PIO2_64 if _is64(x.t) else _PIO2_32):
-        r = r - k * p
-    q = k - (k * 0.25).floor() * 4.0
-    return r, q
+    r, q = _reduce_large(x)
+    small = x.abs() <= math.pi / 4
+    r = sel(x.abs().eq(math.inf), math.nan, r)  # sin(inf) is NaN; NaN passes through `small`
+    return sel(or_(small, x.isnan()), x, r), sel(small, 0.0, q)
 
 
 def _sin_cos_kernels(r: F):
@@ -464,7 +533,7 @@ def _erf_parts(a: F):
     is64 = _is64(a.t)
     switch = 1.5 if is64 else 1.0
     small = a.min(switch)
-    big = a.max(switch)
+    big = a.max(switch).min(40.0)  # erfc(40) is 0 in every type; keeps inf out of exp
     # erf(a) = 2/sqrt(pi) a exp(-a^2) sum (2a^2)^n / (2n+1)!!  (all terms positive)
     n = 32 if is64 else 14
     z = small * small * 2.0

@@ -69,3 +69,14 @@ def _samples(rng):
 
 defop("fused", infer=_infer, reference=_reference, lower=_lower, differentiable=False,
       samples=_samples, doc="Elementwise chain fused into one kernel (compile-time only).")
+
+
+def _barrier_lower(L, node, operands):
+    return L.barrier(operands[0])
+
+
+defop("barrier", infer=lambda inputs, attrs: (inputs[0].dtype, inputs[0].shape),
+      reference=lambda x: x, lower=_barrier_lower, differentiable=False,
+      samples=lambda rng: [([rng.normal(size=(2, 3)).astype(np.float32)], {})],
+      doc="Identity the compiler may not fuse across (inserted by passes/fuse.py to bound "
+          "the number of buffers one dispatch reads).")

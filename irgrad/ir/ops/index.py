@@ -17,12 +17,11 @@ import numpy as np
 
 from ...errors import fail
 from .. import dtypes as dt
-from ..node import Node, make
+from ..node import make
 from ..opdef import defop
-from ..shapes import broadcast_shapes, normalize_dim, shape_str
-from .common import cast, const, to_node, unary_rule
-from .movement import (expand, materialized, reshape, slice_node, slice_scatter_node,
-                       zeros_node)
+from ..shapes import broadcast_shapes
+from .common import cast, unary_rule
+from .movement import materialized, slice_node, slice_scatter_node, zeros_node
 
 INT_INDEX = (dt.int64, dt.int32)
 NO_CHECK, CHECK_WRAP, CHECK_NONNEG = 0, 1, 2

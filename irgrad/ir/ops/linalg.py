@@ -24,7 +24,7 @@ from .. import dtypes as dt
 from ..node import make
 from ..opdef import defop
 from ..shapes import broadcast_pair
-from .common import const, np_dtype_of, promote
+from .common import const, promote
 
 # PyTorch's two spellings of dtype names, as its messages use them.
 SCALAR_NAME = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",

@@ -8,10 +8,11 @@ import numpy as np
 
 from ...errors import fail
 from .. import dtypes as dt
-from ..node import Node, make
-from ..shapes import normalize_dim, numel, shape_str
+from ..node import Node
+from ..shapes import normalize_dim, shape_str
 from .movement import (cat, diagonal, expand, flip, reshape, size_args, slice_dim,
-                       slice_scatter_dim, unsqueeze, zeros_node)
+                       slice_scatter_dim, zeros_node)
+from .movement_dims import unsqueeze
 
 
 def _int(v, what="argument"):

@@ -1,9 +1,11 @@
-"""Scans along a dim: cumsum, cumprod, logcumsumexp, cummax, cummin.
+"""Scans along a dim: cumsum, cumprod, logcumsumexp, cummax, cummin, and the helpers their
+gradients use (shift_along, linrec: the linear recurrence y_i = a_i * y_prev + b_i).
 
-Lowering: a log-step (Hillis-Steele) scan. An `scf.for` runs ceil(log2 n) steps; step s is one
-parallel linalg.generic where element i combines itself with element i - 2^s (read with
-tensor.extract), so a scan costs O(n log n) work in log n small dispatches instead of the
-O(n^2) of a masked reduction, and the module holds a single kernel however long the dim is.
+Lowering: a log-step (Hillis-Steele) scan, ceil(log2 n) parallel linalg.generics where element
+i combines itself with element i - 2^s (read with tensor.extract): O(n log n) work in log n
+small dispatches instead of the O(n^2) of a masked reduction. The steps are unrolled: an
+`scf.for` around them would keep one kernel, but IREE's stream partitioner then fails with
+"circular dependency" when a value computed before the loop is also read after it.
 `reverse=True` scans from the end (the gradient of cumsum is a reversed cumsum). cummax and
 cummin scan *indices* (values are read from the input), so they return both like PyTorch.
 """
@@ -25,23 +27,6 @@ CumminResult = return_type("cummin", ["values", "indices"])
 
 # ---- shared lowering helpers (sort.py uses them too) -------------------------------------
 
-def for_loop(L, lower, upper, init, body):
-    """scf.for iv in [lower, upper) carrying tensors; body(iv, *cur) -> the next ones.
-
-    `init` is one tensor (then body returns one) or a list of them (body returns a sequence
-    and the loop's results come back as a list). `lower`/`upper` are ints or index values.
-    """
-    many = isinstance(init, (list, tuple))
-    inits = list(init) if many else [init]
-    lb = L.index_const(lower) if isinstance(lower, int) else lower
-    ub = L.index_const(upper) if isinstance(upper, int) else upper
-    loop = L.scf.ForOp(lb, ub, L.index_const(1), inits)
-    with L.ir.InsertionPoint(loop.body):
-        nxt = body(loop.induction_variable, *loop.inner_iter_args)
-        L.scf.YieldOp(list(nxt) if many else [nxt])
-    return list(loop.results) if many else loop.results[0]
-
-
 def loop_coords(L, rank):
     """Inside a generic body: the index values of all loop dims."""
     return [L.loop_index(i) for i in range(rank)]
@@ -51,6 +36,18 @@ def replace(coords, dim, value):
     out = list(coords)
     out[dim] = value
     return out
+
+
+def partner(L, i, off: int, n: int, reverse: bool):
+    """(index of the element `off` steps earlier in scan order, clamped; whether it exists)."""
+    ar = L.arith
+    if reverse:
+        p = ar.addi(i, L.index_const(off))
+        valid = ar.cmpi(ar.CmpIPredicate.slt, p, L.index_const(n))
+    else:
+        p = ar.subi(i, L.index_const(off))
+        valid = ar.cmpi(ar.CmpIPredicate.sge, i, L.index_const(off))
+    return ar.select(valid, p, i), valid
 
 
 def scan_steps(L, x_val, shape, dtype, dim, reverse, combine):
@@ -63,29 +60,17 @@ def scan_steps(L, x_val, shape, dtype, dim, reverse, combine):
     R = len(shape)
     if n <= 1 or 0 in shape:
         return x_val
-    steps = (n - 1).bit_length()
-    ar = L.arith
-
-    def step(iv, cur):
-        off = ar.shli(L.index_const(1), iv)
-
-        def body(self_v, out):
+    cur = x_val
+    for s in range((n - 1).bit_length()):
+        def body(self_v, out, src=cur, off=1 << s):
             coords = loop_coords(L, R)
-            i = coords[dim]
-            if reverse:
-                partner = ar.addi(i, off)
-                valid = ar.cmpi(ar.CmpIPredicate.slt, partner, L.index_const(n))
-            else:
-                partner = ar.subi(i, off)
-                valid = ar.cmpi(ar.CmpIPredicate.sge, i, off)
-            safe = ar.select(valid, partner, i)
-            other = L.tensor.extract(cur, replace(coords, dim, safe))
-            return ar.select(valid, combine(other, self_v), self_v)
+            at, valid = partner(L, coords[dim], off, n, reverse)
+            other = L.tensor.extract(src, replace(coords, dim, at))
+            return L.arith.select(valid, combine(other, self_v), self_v)
 
-        return L.generic([cur], [L.empty(shape, dtype)], [L.identity_map(R)] * 2,
-                         ["parallel"] * R, body)
-
-    return for_loop(L, 0, steps, x_val, step)
+        cur = L.generic([cur], [L.empty(shape, dtype)], [L.identity_map(R)] * 2,
+                        ["parallel"] * R, body)
+    return cur
 
 
 def _logaddexp(S, a, b):
@@ -283,28 +268,19 @@ def _linrec_lower(L, n, ops):
     a0 = L.generic([ops[0]], [L.empty(shape, n.dtype)], [L.identity_map(R)] * 2,
                    ["parallel"] * R, start)
 
-    def step(iv, A, B):
-        off = ar.shli(L.index_const(1), iv)
-
-        def body(a_l, b_l, out_a, out_b):
+    A, B = a0, ops[1]
+    for s in range((size - 1).bit_length()):
+        def body(a_l, b_l, out_a, out_b, A=A, B=B, off=1 << s):
             coords = loop_coords(L, R)
-            i = coords[dim]
-            if rev:
-                partner = ar.addi(i, off)
-                valid = ar.cmpi(ar.CmpIPredicate.slt, partner, L.index_const(size))
-            else:
-                partner = ar.subi(i, off)
-                valid = ar.cmpi(ar.CmpIPredicate.sge, i, off)
-            at = replace(coords, dim, ar.select(valid, partner, i))
+            at, valid = partner(L, coords[dim], off, size, rev)
+            at = replace(coords, dim, at)
             a_e, b_e = L.tensor.extract(A, at), L.tensor.extract(B, at)
             return (S.select(valid, S.mul(a_l, a_e), a_l),
                     S.select(valid, S.add(S.mul(a_l, b_e), b_l), b_l))
 
-        res = L.generic([A, B], [L.empty(shape, n.dtype)] * 2, [L.identity_map(R)] * 4,
-                        ["parallel"] * R, body)
-        return res[0], res[1]
-
-    return for_loop(L, 0, (size - 1).bit_length(), [a0, ops[1]], step)[1]
+        A, B = L.generic([A, B], [L.empty(shape, n.dtype)] * 2, [L.identity_map(R)] * 4,
+                         ["parallel"] * R, body)
+    return B
 
 
 def _linrec_ref(a, b, dim, reverse):

@@ -197,7 +197,7 @@ def _relu_ref(x):
 
 
 _int_unary("relu", _relu_ref, lambda g, n: (where(gt(n, 0), g, 0.0),),
-           lambda S, x: S.max(x, S.const(0)),
+           lambda S, x: S.relu(x),
            unary_samples(dtypes=_INTS))
 
 # ---- public node-level functions -----------------------------------------------------------------

@@ -11,8 +11,9 @@ message; `set_topics` changes the topics at run time.
 
 `IRGRAD_DUMP=DIR` writes, per compiled graph, `<digest>.irgrad.txt` (the graph that was
 lowered, one SSA line per node with the user's file:line) and `<digest>.mlir` (the module
-handed to IREE, with locations). Note that `irgrad.log` is the logarithm (as `torch.log`);
-import this module as `from irgrad.log import ...` or `sys.modules["irgrad.log"]`.
+handed to IREE, with locations), plus the graph after each optimization pass
+(`<digest>.<pass>.irgrad.txt`). The module is `irgrad.logs`: `irgrad.log` is the logarithm,
+as `torch.log` is.
 """
 from __future__ import annotations
 
