@@ -27,6 +27,15 @@ _memory_cache: dict = {}
 _wanted: "weakref.WeakValueDictionary[int, Node]" = weakref.WeakValueDictionary()
 
 
+_parent_executables: list = []
+
+
+def reset_after_fork() -> None:
+    """In a forked child: executables were loaded on the parent's devices; start afresh."""
+    _parent_executables.append(dict(_memory_cache))
+    _memory_cache.clear()
+
+
 def mark_step() -> None:
     """Called by optimizers once per step: the clock of the growing-graph warning."""
     from ..ir.state import steps

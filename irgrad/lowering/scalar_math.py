@@ -554,7 +554,7 @@ def _erf_parts(a: F):
 
 def erf(v):
     if not _is64(v.type):
-        return math_d.erf(v)
+        return math_d.copysign(math_d.erf(v), v)  # the native one loses erf(-0.0) = -0.0
     x = F(v)
     e, _ = _erf_parts(x.abs())
     return e.copysign(x).v

@@ -55,6 +55,12 @@ class CompilerWorker:
             reply = json.loads(header)
             return reply["ok"], reply["diagnostics"], vmfb
 
+    def reset_after_fork(self):
+        """In a forked child: the parent's compiler process is not ours to talk to."""
+        self._orphan = self._proc  # kept referenced: never waited on from the child
+        self._proc = None
+        self._lock = threading.Lock()
+
     def close(self):
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:

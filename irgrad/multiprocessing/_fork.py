@@ -12,51 +12,24 @@ join threads that do not exist there); buffers made by the parent stay readable.
 from __future__ import annotations
 
 import os
-import threading
 
-_stash = []          # the parent's runtime objects, kept alive in a child
 _registered = [False]
 
 
 def synchronize_devices() -> None:
     """Finish all queued device work of this process."""
-    try:
-        from ..runtime import device as devices
-    except ImportError:
-        return
-    for dev in list(getattr(devices, "_devices", {}).values()):
-        sync = getattr(dev, "synchronize", None)
-        if sync is not None:
-            try:
-                sync()
-            except Exception:
-                pass
+    from ..runtime import device as devices
+    devices.synchronize_all()
 
 
 def reset_runtime_after_fork() -> None:
     """Give this (just forked) process its own device runtime and compiler worker."""
     from ..frontend import realize
-    from ..lowering import worker_client
+    from ..lowering.worker_client import WORKER
     from ..runtime import device as devices
-    cache = getattr(realize, "_memory_cache", None)
-    if cache:
-        _stash.append(dict(cache))
-        cache.clear()
-    original = getattr(devices, "_irgrad_original_driver", None) or devices.driver
-
-    def driver(name):
-        d = original(name)
-        return "local-sync" if d == "local-task" else d
-
-    devices._irgrad_original_driver = original
-    devices.driver = driver
-    _stash.append(dict(devices._devices))
-    devices._devices.clear()
-    worker = getattr(worker_client, "WORKER", None)
-    if worker is not None:
-        _stash.append(getattr(worker, "_proc", None))
-        worker._proc = None
-        worker._lock = threading.Lock()
+    realize.reset_after_fork()
+    devices.reset_after_fork()
+    WORKER.reset_after_fork()
 
 
 def install() -> None:

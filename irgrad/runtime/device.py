@@ -22,6 +22,8 @@ class Device:
     def __init__(self, name: str):
         self.name = name
         self.driver = driver(name)
+        if _forked[0] and self.driver == "local-task":
+            self.driver = "local-sync"
         try:
             hal = rt.get_device(self.driver, cache=False) if self.driver else None
         except (RuntimeError, ValueError) as e:
@@ -71,6 +73,28 @@ def get(name: str = "cpu") -> Device:
                 dev = Device(name)
                 _devices[name] = dev
     return dev
+
+
+_forked = [False]
+_parent_devices: list = []  # the parent's devices, kept alive (never destroyed) in a child
+
+
+def reset_after_fork() -> None:
+    """In a freshly forked child: forget the parent's devices; new ones use a synchronous
+    CPU driver (the parent's worker threads do not exist here, so its task queue would never
+    run). The parent's objects are kept alive: destroying them would join absent threads."""
+    _forked[0] = True
+    _parent_devices.append(dict(_devices))
+    _devices.clear()
+
+
+def synchronize_all() -> None:
+    """Finish all queued work on every device of this process (e.g. before a fork)."""
+    for dev in list(_devices.values()):
+        try:
+            dev.synchronize()
+        except Exception:
+            pass
 
 
 def available() -> list:
