@@ -28,17 +28,18 @@ from irgrad.utils.data import DataLoader, TensorDataset
 class DigitsCNN(nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
-        self.bn1 = nn.BatchNorm2d(16)
-        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
         self.pool = nn.MaxPool2d(2)
-        self.fc1 = nn.Linear(32 * 2 * 2, 64)
-        self.fc2 = nn.Linear(64, 10)
+        self.drop = nn.Dropout(0.25)
+        self.fc1 = nn.Linear(64 * 2 * 2, 128)
+        self.fc2 = nn.Linear(128, 10)
 
     def forward(self, x):
-        x = self.pool(F.relu(self.bn1(self.conv1(x))))   # 16 x 4 x 4
-        x = self.pool(F.relu(self.conv2(x)))             # 32 x 2 x 2
-        x = torch.flatten(x, 1)
+        x = self.pool(F.relu(self.bn1(self.conv1(x))))   # 32 x 4 x 4
+        x = self.pool(F.relu(self.conv2(x)))             # 64 x 2 x 2
+        x = self.drop(torch.flatten(x, 1))
         return self.fc2(F.relu(self.fc1(x)))
 
 
@@ -57,7 +58,7 @@ def accuracy(model, x, y) -> float:
     return (pred == y).float().mean().item()
 
 
-def main(epochs: int = 12) -> int:
+def main(epochs: int = 20) -> int:
     torch.manual_seed(0)
     x_train, x_test, y_train, y_test = load_data()
     train = TensorDataset(torch.tensor(x_train), torch.tensor(y_train))
@@ -81,6 +82,7 @@ def main(epochs: int = 12) -> int:
             opt.step()
             sched.step()
             bar.set_postfix(loss=f"{loss.item():.4f}")
+        bar.close()
         acc = accuracy(model, xt, yt)
         print(f"epoch {epoch + 1:2d}: loss {loss.item():.4f}  test accuracy {acc:.4f}")
     elapsed = time.perf_counter() - t0

@@ -164,6 +164,21 @@ def test_saved_tensor_modified_before_use_is_fine():
     np.testing.assert_allclose(x.grad.numpy(), [3.0, 5.0, 7.0])
 
 
+def test_inplace_ops_in_forward_that_torch_allows():
+    """An in-place op may use the value it replaces (relu_, clamp_): only later changes of a
+    saved value are errors."""
+    grads = []
+    for lib in (torch, irgrad):
+        x = leaf(lib, (1.0, -2.0, 3.0))
+        h = x * 2.0
+        h.clamp_(0.0, 5.0)
+        g = h * 3.0
+        g.relu_()
+        g.sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0])
+
+
 def test_rerecording_the_same_graph_is_a_new_graph():
     """Interned nodes: recording the same ops again gives a graph that can be backpropagated
     (PyTorch builds a new graph each time; so do we, as far as the user can tell)."""

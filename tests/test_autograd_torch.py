@@ -250,30 +250,6 @@ def test_op_gradients_match_torch_lazy_compiled():
         "\n".join(problems)
 
 
-EAGER_SAMPLE = ["add", "mul", "div", "exp", "log", "tanh", "maximum", "sum", "sigmoid",
-                "matmul", "softmax", "cat", "gather", "reshape", "mean_dim", "getitem"]
-
-
-def test_op_gradients_match_torch_eager_sample():
-    """Eager mode runs the same rules op by op (one compile per op): a sample of ops."""
-    wanted = {n: None for n in EAGER_SAMPLE}
-    for label, call, shapes in resolve_cases():
-        key = label.split("(")[0]
-        if key in wanted and wanted[key] is None:
-            wanted[key] = (label, call, shapes)
-    cases = [c for c in wanted.values() if c is not None]
-    assert len(cases) >= 6
-    problems = []
-    with irgrad.eager():
-        built, problems = _build_all(cases)
-        for b in built:
-            for t in b.tensors():
-                assert t.node.data is not None, f"{b.label}: eager left a value pending"
-    for b in built:
-        problems += b.check()
-    assert not problems, "\n".join(problems)
-
-
 def _mlp(lib, x, params):
     w1, b1, w2, b2 = params
     if hasattr(lib, "matmul"):
@@ -346,3 +322,27 @@ def test_anomaly_mode_off_costs_no_sync_and_reports_infinities():
         irgrad.autograd.set_detect_anomaly(True)
         assert irgrad.autograd.is_anomaly_enabled()
         irgrad.autograd.set_detect_anomaly(False)
+
+
+EAGER_SAMPLE = ["add", "mul", "div", "exp", "log", "tanh", "maximum", "sum", "sigmoid",
+                "matmul", "softmax", "cat", "gather", "reshape", "mean_dim", "getitem"]
+
+
+def test_op_gradients_match_torch_eager_sample():
+    """Eager mode runs the same rules op by op (one compile per op): a sample of ops."""
+    wanted = {n: None for n in EAGER_SAMPLE}
+    for label, call, shapes in resolve_cases():
+        key = label.split("(")[0]
+        if key in wanted and wanted[key] is None:
+            wanted[key] = (label, call, shapes)
+    cases = [c for c in wanted.values() if c is not None]
+    assert len(cases) >= 6
+    problems = []
+    with irgrad.eager():
+        built, problems = _build_all(cases)
+        for b in built:
+            for t in b.tensors():
+                assert t.node.data is not None, f"{b.label}: eager left a value pending"
+    for b in built:
+        problems += b.check()
+    assert not problems, "\n".join(problems)

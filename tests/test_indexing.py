@@ -335,6 +335,7 @@ OPS = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
 def test_index_ops_lazy_batched():
     _run_batched(OPS)
 

@@ -165,13 +165,16 @@ def unary_inputs(lo, hi):
 
 
 def table_cases():
-    cases = []
-    for fn, kind in BINARY.items():
+    # Each case is one kernel to compile: the rarer variants run for every other op only.
+    cases, rare = [], {"empty", "int-scalar", "f16", "f32+0d-f64"}
+    for k, (fn, kind) in enumerate(BINARY.items()):
         for label, a, b in binary_inputs(kind):
-            cases.append(expect(f"{fn}[{label}]", fn, a, b))
-    for fn, (lo, hi) in UNARY.items():
+            if label not in rare or k % 2 == 0:
+                cases.append(expect(f"{fn}[{label}]", fn, a, b))
+    for k, (fn, (lo, hi)) in enumerate(UNARY.items()):
         for label, a in unary_inputs(lo, hi):
-            cases.append(expect(f"{fn}[{label}]", fn, a))
+            if label not in rare or k % 2 == 0:
+                cases.append(expect(f"{fn}[{label}]", fn, a))
     x, y, w = f32(2, 3), Tr(f32(2, 3)), f32(2, 3, lo=0, hi=1)
     i, j = i64(2, 3), i64(3, nonzero=True)
     cases += [
@@ -245,7 +248,8 @@ def test_lazy_matches_torch():
 
 EAGER_LABELS = {"add[bcast+T]", "floor_divide[i64]", "remainder[bcast+T]", "sin[f64]",
                 "erfc[T]", "clamp tensors", "where int/float", "logical_and[bool]",
-                "bitwise_left_shift[i64]", "pow int neg exp", "isclose nan", "xlogy[0d]"}
+                "bitwise_left_shift[i64]", "pow int neg exp", "isclose nan", "xlogy[0d]",
+                "expm1[f16]"}
 
 
 def test_eager_matches_torch():
@@ -315,13 +319,14 @@ def test_inplace_matches_torch():
              ("copysign_", (-1.0,), {}), ("lerp_", (b, 0.25), {})]
     int_steps = [("floor_divide_", (2,), {}), ("remainder_", (3,), {}), ("mul_", (3,), {}),
                  ("bitwise_and_", (6,), {}), ("clamp_", (), {"max": 5}), ("logical_not_", (), {})]
+    results = []
     for arr, seq in ((a, steps), (i, int_steps)):
         got, want = irgrad.tensor(arr), torch.from_numpy(arr.copy())
         for name, args, kwargs in seq:
             r = getattr(got, name)(*[to_lib(irgrad, v) for v in args], **kwargs)
             getattr(want, name)(*[to_lib(torch, v) for v in args], **kwargs)
-            assert r is got
-            check(f"in-place {name}", got, want)
+            assert r is got, name
+        results.append((f"in-place {[s[0] for s in seq]}", got, want))
     x, t = irgrad.tensor(a), torch.from_numpy(a.copy())
     x += 1
     x *= irgrad.tensor(b)
@@ -330,14 +335,17 @@ def test_inplace_matches_torch():
     view, tview = x.T, t.T
     view.mul_(2)
     tview.mul_(2)
-    check("operators and views", x, t)
+    results.append(("operators and views", x, t))
+    out = irgrad.empty(3, 4)
+    irgrad.add(irgrad.tensor(a), 1, out=out)
+    results.append(("out=", out, torch.from_numpy(a) + 1))
+    irgrad.realize(*[g for _, g, _ in results])
+    for label, got, want in results:
+        check(label, got, want)
     with pytest.raises(RuntimeError):  # result type Float can't be cast to Long
         irgrad.tensor(i).add_(0.5)
     with pytest.raises(RuntimeError):  # output shape doesn't match the broadcast shape
         irgrad.tensor(b).add_(irgrad.tensor(a))
-    out = irgrad.empty(3, 4)
-    irgrad.add(irgrad.tensor(a), 1, out=out)
-    check("out=", out, torch.from_numpy(a) + 1)
 
 
 def test_integer_division_by_zero_gives_zero():
@@ -378,9 +386,12 @@ def test_special_values_match_torch():
     for dtype in (np.float64, np.float32):
         for fn in SPECIAL_UNARY:
             cases.append(expect(f"{fn}[{dtype.__name__} special]", fn, SPECIAL.astype(dtype)))
+        with np.errstate(all="ignore"):  # torch's fmod is NaN where a / b overflows
+            ok = ~(np.abs(a / b) > np.finfo(dtype).max) | ~np.isfinite(a) | (b == 0)
         for fn in SPECIAL_BINARY:
-            cases.append(expect(f"{fn}[{dtype.__name__} special]", fn, a.astype(dtype),
-                                b.astype(dtype)))
+            keep = ok if fn in ("fmod", "remainder") else slice(None)
+            cases.append(expect(f"{fn}[{dtype.__name__} special]", fn, a[keep].astype(dtype),
+                                b[keep].astype(dtype)))
     recorded = record(cases)
     irgrad.realize(*[g for _, g, _ in recorded])
     for label, got, want in recorded:
@@ -398,7 +409,7 @@ def wide(lo, hi, n=400, log=False):
     return R.uniform(lo, hi, n)
 
 
-ACCURACY = {  # function -> (inputs, f64 rtol); f32 uses rtol 2e-6 (pow: 1e-5)
+ACCURACY = {  # function -> (inputs, f64 rtol); f32 uses rtol 2e-6
     "sin": ([wide(-10, 10), wide(-12, 300, log=True)], 4e-16),
     "cos": ([wide(-10, 10), wide(-12, 300, log=True)], 4e-16),
     "tan": ([wide(-10, 10), wide(-12, 300, log=True)], 6e-16),
@@ -451,7 +462,7 @@ def test_math_accuracy(dtype):
     recorded = record(cases)
     irgrad.realize(*[g for _, g, _ in recorded])
     for label, got, want in recorded:
-        rtol = tols[label] if dtype == np.float64 else (1e-5 if label == "pow" else 2e-6)
+        rtol = tols[label] if dtype == np.float64 else 2e-6
         tiny = np.finfo(dtype).tiny
         check(f"{label}[{dtype.__name__}]", got, want, rtol=rtol, atol=tiny * 4)
 

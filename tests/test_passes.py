@@ -111,3 +111,15 @@ def test_elementwise_chain_is_one_dispatch():
     import re
     dispatches = set(re.findall(rb"main_dispatch_(\d+)", vmfb))
     assert len(dispatches) == 1
+
+
+def test_realized_constant_inputs_are_never_folded():
+    """A realized `full` is a graph input like any other buffer: the compiled graph is
+    cached by structure and reused for other values (a BatchNorm running-stat bug)."""
+    state = irgrad.zeros(4)
+    irgrad.realize(state)  # a `full` node that now holds data
+    for step in range(3):
+        state = state * 0.5 + 1.0  # same structure every step: one cached executable
+        irgrad.realize(state)
+    # 0 -> 1 -> 1.5 -> 1.75
+    np.testing.assert_allclose(state.numpy(), np.full(4, 1.75, np.float32))

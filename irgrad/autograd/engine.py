@@ -38,8 +38,10 @@ FREED_MESSAGE = (
     "backward through the graph a second time or if you need to access saved tensors after "
     "calling backward.")
 
-# node -> (weakref to the Tensor that held it, its version then, its version after, mark)
+# node -> (weakref to the Tensor that held it, its version then, its version after, mark,
+#          uids of the nodes the in-place op itself recorded)
 _modified: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_OWNED_WALK_CAP = 64
 # custom_function node -> the call record of the user Function (autograd/function.py)
 custom_calls: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -54,9 +56,24 @@ def new_mark() -> int:
     return next(node_mod._leaf_ids)
 
 
-def record_modification(old_node, tensor, old_version: int, new_version: int) -> None:
-    """An in-place op replaced `old_node` as the value of `tensor`."""
-    _modified[old_node] = (weakref.ref(tensor), old_version, new_version, new_mark())
+def record_modification(old_node, tensor, old_version: int, new_version: int,
+                        new_node=None) -> None:
+    """An in-place op replaced `old_node` by `new_node` as the value of `tensor`.
+
+    The nodes the in-place op recorded itself (between `new_node` and `old_node`) may use
+    the old value: that is the op, not a later change, so they are exempt from the check
+    (`x.clamp_(0, 1)` is fine; PyTorch's in-place formulas save what they need).
+    """
+    owned = set()
+    if new_node is not None:
+        stack, budget = [new_node], _OWNED_WALK_CAP
+        while stack and budget:
+            x = stack.pop()
+            budget -= 1
+            if x.uid > old_node.uid and x.uid not in owned:
+                owned.add(x.uid)
+                stack.extend(x.inputs)
+    _modified[old_node] = (weakref.ref(tensor), old_version, new_version, new_mark(), owned)
 
 
 def op_title(node) -> str:
@@ -80,9 +97,9 @@ def type_description(node) -> str:
 def _check_versions(n, saved):
     for s in saved:
         info = _modified.get(s)
-        if info is None or info[3] < n.uid:
+        if info is None or info[3] < n.uid or n.uid in info[4]:
             continue
-        ref, old_version, new_version, _ = info
+        ref, old_version, new_version, _, _ = info
         t = ref()
         now = t._version if t is not None else new_version
         what = type_description(s)
@@ -152,7 +169,8 @@ def _check_grad(n, i, inp, gi, name):
 
 
 class Result:
-    """What a walk produced: captured gradients, anomaly check, and the nodes it freed."""
+    """What a walk produced: captured gradients (node id -> node) and, in anomaly mode, the
+    check node with the (node, input index, gradient) list its codes refer to."""
 
     __slots__ = ("grads", "anomaly", "checks")
 

@@ -398,9 +398,9 @@ def install() -> None:
         if base is not None:
             b_old, b_v0 = base._n, base._version
         out = orig_assign(self, new, op_name)
-        engine.record_modification(old, self, v0, self._version)
+        engine.record_modification(old, self, v0, self._version, self._n)
         if base is not None:
-            engine.record_modification(b_old, base, b_v0, base._version)
+            engine.record_modification(b_old, base, b_v0, base._version, base._n)
         return out
 
     Tensor.requires_grad_ = requires_grad_

@@ -10,7 +10,8 @@ accuracy near their zeros, `sinh asinh atanh` are naive too and `atan atan2` are
 Every algorithm here aims at the precision of its type (f64 ~1e-16, f32 ~1e-7); f16 and bf16
 are computed in f32. Known limits, all documented where they arise:
 - erfc for 0.5 < x < 1.5 (f64) / 1 (f32) is 1 - erf(x): relative error up to ~40 ulps;
-- pow is exp(y * log|x|): relative error ~|y log x| ulps, as in most vector libraries;
+- f64 pow is exp(y * log|x|) (integer exponents below 1024: repeated squaring): relative error
+  ~|y log x| ulps, as in most vector libraries; f32 pow computes in f64 (exact to 1 ulp);
 - denormal inputs may be flushed to zero by the CPU.
 Polynomials are Taylor series with enough terms for the type's precision on the reduced
 range (coefficients derived here from exact fractions, not copied tables).
@@ -360,6 +361,23 @@ def _two_over_pi_words():
     return _TWO_OVER_PI_WORDS
 
 
+def _mul_64x64(a, b):
+    """(low, high) 64-bit words of the unsigned 128-bit product a * b, from 32-bit halves
+    (arith.mului_extended does not legalize on llvm-cpu for every vector shape)."""
+    i64 = a.type
+    c32, mask = _int_const(i64, 32), _int_const(i64, 0xFFFFFFFF)
+    a0, a1 = arith_d.andi(a, mask), arith_d.shrui(a, c32)
+    b0, b1 = arith_d.andi(b, mask), arith_d.shrui(b, c32)
+    p00, p01 = arith_d.muli(a0, b0), arith_d.muli(a0, b1)
+    p10, p11 = arith_d.muli(a1, b0), arith_d.muli(a1, b1)
+    mid = arith_d.addi(arith_d.addi(arith_d.shrui(p00, c32), arith_d.andi(p01, mask)),
+                       arith_d.andi(p10, mask))
+    lo = arith_d.ori(arith_d.shli(mid, c32), arith_d.andi(p00, mask))
+    hi = arith_d.addi(arith_d.addi(p11, arith_d.shrui(p01, c32)),
+                      arith_d.addi(arith_d.shrui(p10, c32), arith_d.shrui(mid, c32)))
+    return lo, hi
+
+
 def _reduce_large(x: F):
     """Payne-Hanek: (r, q) with |x| = r + q*pi/2 (mod 2pi), |r| <= pi/4, for |x| >= pi/4.
 
@@ -396,7 +414,7 @@ def _reduce_large(x: F):
     win = [arith_d.select(no_shift, raw[k], arith_d.ori(arith_d.shli(raw[k], sh),
                                                         arith_d.shrui(raw[k + 1], back)))
            for k in range(3)]
-    (l0, h0), (l1, h1), (l2, h2) = [arith_d.mului_extended(m, wk) for wk in win]
+    (l0, h0), (l1, h1), (l2, h2) = [_mul_64x64(m, wk) for wk in win]
     w1 = arith_d.addi(h2, l1)
     carry = arith_d.extui(i64, arith_d.cmpi(arith_d.CmpIPredicate.ult, w1, h2))
     w2 = arith_d.addi(arith_d.addi(h1, l0), carry)
@@ -590,12 +608,34 @@ def erfinv(v):
 
 # ---- powers and remainders ----------------------------------------------------------------------
 
-@widened
-def powf(vx, vy):
-    """C99/PyTorch pow for floats, from exp(y * log|x|) plus the standard special cases."""
-    x, y = F(vx), F(vy)
+def _pow_magnitude(x: F, y: F) -> F:
+    """|x|^y for the generic case. In f64, integer exponents below 1024 multiply by squaring
+    (exact whenever the result is representable, e.g. 3.0**20); others use exp(y log|x|),
+    whose relative error is ~|y log x| ulps."""
     ax = x.abs()
     r = (y * ax.log()).exp()
+    if not _is64(x.t):
+        return r
+    n = y.abs()
+    acc, base, rest = F(x.c(1.0)), ax, n
+    for _ in range(10):
+        half = (rest * 0.5).floor()
+        acc = sel((rest - half * 2.0).eq(1.0), acc * base, acc)
+        base, rest = base * base, half
+    acc = sel(y < 0.0, 1.0 / acc, acc)
+    return sel(and_(n.floor().eq(n), n <= 1023.0), acc, r)
+
+
+@widened
+def powf(vx, vy):
+    """C99/PyTorch pow for floats, with the standard special cases. f32 computes in f64 and
+    rounds once, so exactly representable powers (2.0**100) come out exact."""
+    if not _is64(vx.type):
+        f64 = ir.F64Type.get()
+        return arith_d.truncf(vx.type, powf(arith_d.extf(f64, vx), arith_d.extf(f64, vy)))
+    x, y = F(vx), F(vy)
+    ax = x.abs()
+    r = _pow_magnitude(x, y)
     y_int = y.floor().eq(y)
     half = y * 0.5
     y_odd = and_(y_int, half.floor().ne(half))

@@ -14,12 +14,19 @@ COMMON_FLAGS = (
     "--iree-execution-model=async-external",
     # O2 strips cf.assert; index ops assert their bounds when values are unknown at record time.
     "--iree-opt-strip-assertions=false",
+    # IREE 3.13's element-wise fusion of multi-reduction loops can move a consumer into a
+    # dispatch region without the values it uses ("operand #N does not dominate this use"),
+    # e.g. for the backward of (exp(x).sum(1, keepdim=True) * (2 * m)).sum() (log_softmax).
+    "--iree-dispatch-creation-element-wise-fuse-multi-reduction=false",
 )
 
 TARGETS = {
     "cpu": {
         "flags": ("--iree-hal-target-device=local",
-                  "--iree-hal-local-target-device-backends=llvm-cpu"),
+                  "--iree-hal-local-target-device-backends=llvm-cpu",
+                  # IREE 3.13 sometimes tiles a reduction (BatchNorm's variance over
+                  # 64x16x64) into a 32.9 KB stack buffer, just over the 32 KB default.
+                  "--iree-llvmcpu-stack-allocation-limit=131072"),
         "cpu_flag": "--iree-llvmcpu-target-cpu",
         "driver": "local-task",
     },

@@ -21,8 +21,13 @@ _MAX_FOLD_ELEMENTS = 1 << 22  # references run on views, but some copy: stay bou
 
 
 def _splat(n):
-    """(value, shape) when `n` is a splat constant, else None."""
-    if n.inputs:
+    """(value, shape) when `n` is a splat constant, else None.
+
+    A node holding data is a graph INPUT whatever its op: the cached executable is reused for
+    every graph with the same key, and an input's key is only its type, so its current value
+    must never be baked in (a realized `full` buffer that an in-place update later replaced
+    with other values once got folded into a training step)."""
+    if n.inputs or n.data is not None:
         return None
     if n.op == "const":
         return n.attrs["value"], ()

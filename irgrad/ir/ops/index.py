@@ -436,6 +436,83 @@ def _index_put_lower(L, n, ops):
                         f"index out of bounds for dimension {j} with size {size}")
     if src.numel == 0 or base.numel == 0:
         return ops[0]
+    if base.dtype is dt.bool_:  # i1 storage: keep to plain linalg
+        return _index_put_generic(L, n, ops)
+    return _index_put_ext(L, n, ops)
+
+
+def _transposed(L, value, shape, perm, dtype):
+    """`value` (of `shape`) with its dims permuted by `perm`."""
+    R = len(perm)
+    if tuple(perm) == tuple(range(R)):
+        return value
+    inv = [0] * R
+    for j, p in enumerate(perm):
+        inv[p] = j
+    in_map = L.affine_map(R, [L.dim(inv[i]) for i in range(R)])
+    return L.generic([value], [L.empty([shape[p] for p in perm], dtype)],
+                     [in_map, L.identity_map(R)], ["parallel"] * R, lambda v, o: v)
+
+
+def _index_put_ext(L, n, ops):
+    """index_put as one `iree_linalg_ext.scatter`: work proportional to the values written
+    (the generic form costs base size x index count). The indexed dims are moved first,
+    the index tensors stacked to [N, k] (wrapped, and clamped so no write leaves the buffer)."""
+    base, src, idxs = n.inputs[0], n.inputs[1], n.inputs[2:]
+    start, k, R, dtype = n.attrs["start"], len(idxs), n.inputs[0].ndim, n.dtype
+    _, B = _index_shape(base, idxs, start)
+    nb, count = len(B), 1
+    for s in B:
+        count *= s
+    perm = list(range(start, start + k)) + list(range(start)) + list(range(start + k, R))
+    orig = _transposed(L, ops[0], base.shape, perm, dtype)
+    rest = tuple(base.shape[d] for d in perm[k:])
+    sperm = list(range(start, start + nb)) + list(range(start)) + \
+        list(range(start + nb, src.ndim))
+    upd = _transposed(L, ops[1], src.shape, sperm, dtype)
+    upd = L.reshape(upd, tuple(B) + rest, (count,) + rest, dtype)
+    S64 = L.scalar(dt.int64)
+
+    def stack(*args):
+        which = L.index_cast(L.loop_index(nb), dt.int64)
+        out = None
+        for j, v in enumerate(args[:k]):
+            size = base.shape[start + j]
+            v = S64.select(S64.cmp("lt", v, S64.const(0)), S64.add(v, S64.const(size)), v)
+            v = S64.min(S64.max(v, S64.const(0)), S64.const(size - 1))
+            out = v if out is None else S64.select(S64.cmp("eq", which, S64.const(j)), v, out)
+        return out
+
+    idx = L.generic(list(ops[2:]), [L.empty(tuple(B) + (k,), dt.int64)],
+                    _idx_maps(L, idxs, B, 0, nb + 1) + [L.identity_map(nb + 1)],
+                    ["parallel"] * (nb + 1), stack)
+    idx = L.reshape(idx, tuple(B) + (k,), (count, k), dt.int64)
+    # Fused producers of the scatter's operands get staged on the stack (which overflows for
+    # large updates): hand it materialized operands.
+    upd, idx = materialized(L, upd), materialized(L, idx)
+    ir = L.ir
+    op = ir.Operation.create(
+        "iree_linalg_ext.scatter", results=[orig.type], operands=[upd, idx, orig],
+        attributes={"dimension_map": ir.DenseI64ArrayAttr.get(list(range(k))),
+                    "unique_indices": ir.BoolAttr.get(False),
+                    "operandSegmentSizes": ir.DenseI32ArrayAttr.get([2, 1])}, regions=1)
+    et = L.element_type(dtype)
+    block = op.regions[0].blocks.append(et, et)
+    with ir.InsertionPoint(block):
+        u, o = block.arguments
+        v = L.scalar(dtype).add(o, u) if n.attrs["accumulate"] else u
+        ir.Operation.create("iree_linalg_ext.yield", operands=[v])
+    out = op.result
+    inv = [0] * R
+    for j, p in enumerate(perm):
+        inv[p] = j
+    return _transposed(L, out, [base.shape[d] for d in perm], inv, dtype)
+
+
+def _index_put_generic(L, n, ops):
+    """index_put as a generic over the base with a reduction over the index positions."""
+    base, src, idxs = n.inputs[0], n.inputs[1], n.inputs[2:]
+    start, k = n.attrs["start"], len(idxs)
     _, B = _index_shape(base, idxs, start)
     R, nb = base.ndim, len(B)
     N = R + nb
@@ -478,7 +555,9 @@ def _index_put_samples(rng):
             ([f(2, 4, 3), f(2, 2, 3), np.array([3, 0])], {"start": 1, "accumulate": False}),
             ([np.arange(6), np.array([7, 8]), np.array([5, 0])],
              {"start": 0, "accumulate": False}),
-            ([f(4, 2), f(0, 2), np.zeros((0,), np.int64)], {"start": 0, "accumulate": True})]
+            ([f(4, 2), f(0, 2), np.zeros((0,), np.int64)], {"start": 0, "accumulate": True}),
+            ([rng.random((3, 2)) > 0.5, np.array([[True, True]]), np.array([1])],
+             {"start": 0, "accumulate": False})]
 
 
 defop("index_put", infer=_index_put_rule, reference=_index_put_ref, lower=_index_put_lower,

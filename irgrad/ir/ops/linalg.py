@@ -129,7 +129,14 @@ def _contract_lower(L, node, ops):
                         lambda p, q, o: S.mul(p, q))
     else:
         init = L.full(node.shape, acc, 0)
-        plain = len(m) == 1 and len(n) == 1 and len(k) == 1 and lo == "".join(batch) + m[0] + n[0]
+        lead = "".join(batch)
+        single = len(m) == len(n) == len(k) == 1
+        if single and lo == lead + n[0] + m[0]:
+            # C = B^T-shaped product (e.g. a weight gradient): swap the operands, which
+            # multiply commutatively, so it is still a (batch) matmul
+            x, y, maps = y, x, [maps[1], maps[0], maps[2]]
+            la, lb, m, n = lb, la, n, m
+        plain = single and lo == lead + m[0] + n[0]
         if plain and not batch:
             out = L.linalg.matmul(x, y, outs=[init], indexing_maps=maps)
         elif plain and len(batch) == 1 and la[0] == lb[0] == batch[0]:
@@ -146,6 +153,8 @@ def _contract_samples(rng):
     return [([f(3, 4), f(4, 5)], {"spec": "ik,kj->ij"}),
             ([f(4, 3), f(5, 4)], {"spec": "ki,jk->ij"}),
             ([f(2, 3, 4), f(2, 4, 5)], {"spec": "bik,bkj->bij"}),
+            ([f(5, 3), f(5, 4)], {"spec": "ik,ij->jk"}),
+            ([f(2, 5, 3), f(2, 5, 4)], {"spec": "bik,bij->bjk"}),
             ([f(2, 4, 3), f(2, 5, 4)], {"spec": "bki,bjk->bij"}),
             ([f(2, 3, 4), f(4, 2, 5)], {"spec": "bik,kbj->jbi"}),
             ([f(3, 4), f(4)], {"spec": "ik,k->i"}),

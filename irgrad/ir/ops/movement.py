@@ -381,6 +381,9 @@ def materialized(L, value):
     consumer's dispatch: IREE 3.13 miscompiles data-dependent reads (`tensor.extract` in a
     generic body) of a fused strided or collapsed slice (an unrealized i64->index cast reaches
     LLVM)."""
+    barrier = getattr(L, "barrier", None)
+    if barrier is not None:
+        return barrier(value)
     return L.ir.Operation.create("util.optimization_barrier", results=[value.type],
                                  operands=[value]).result
 

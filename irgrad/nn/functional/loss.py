@@ -95,20 +95,36 @@ def _dtype_word(d) -> str:
             "bool": "Bool", "bfloat16": "BFloat16"}.get(d.name, d.name)
 
 
-def _check_target_values(target, c, ignore_index):
+def _check_target_values(target, c, ignore_index) -> bool:
+    """Range-check targets whose values are known; True when they are known and none is
+    ignored (the loss then needs no masking)."""
     vals = known_values(target)
-    if vals is None or not vals.size:
-        return
-    vals = vals[vals != ignore_index]
-    if vals.size:
-        bad = vals[(vals < 0) | (vals >= c)]
+    if vals is None:
+        return False
+    kept = vals[vals != ignore_index]
+    if kept.size:
+        bad = kept[(kept < 0) | (kept >= c)]
         if bad.size:
             fail(IndexError, f"Target {int(bad[0])} is out of bounds.")
+    return kept.size == vals.size
 
 
-def _pick(input, index, dim):
-    """input gathered at `index` (one class per position) along `dim`, dim removed."""
-    return op("gather")(input, dim, index.unsqueeze(dim)).squeeze(dim)
+def _class_mask(target, keep, c, class_dim, dtype):
+    """A one-hot mask over the class dim (zero where the target is ignored).
+
+    Selecting with a mask (an elementwise product and a sum over classes) instead of a
+    gather keeps the whole loss elementwise, so it fuses with log_softmax and its gradient
+    needs no scatter."""
+    classes = op("arange")(c, device=target.device).reshape((c,) + (1,) * (target.dim() -
+                                                                           class_dim))
+    hit = target.unsqueeze(class_dim) == classes
+    return hit.to(dtype) * keep.unsqueeze(class_dim).to(dtype)
+
+
+def _target_weights(mask, weight, class_dim):
+    """weight[target] per position (0 where ignored), through the class mask."""
+    shape = (weight.shape[0],) + (1,) * (mask.dim() - 1 - class_dim)
+    return (mask * weight.reshape(shape)).sum(class_dim)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -117,28 +133,38 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _check_reduction(reduction)
     class_dim = 1 if input.dim() >= 2 else 0
     c = _check_target(input, target, weight, class_dim)
-    _check_target_values(target, c, ignore_index)
-    return _nll(input, target, weight, ignore_index, reduction, class_dim)
+    all_kept = _check_target_values(target, c, ignore_index)
+    loss, w = _nll(input, target, weight, ignore_index, class_dim, all_kept)
+    return _reduce_weighted(loss, w, reduction)
 
 
-def _nll(logp, target, weight, ignore_index, reduction, class_dim):
+def _nll(logp, target, weight, ignore_index, class_dim, all_kept):
+    """Per-position -w[t] * logp[t] and the weights w (None: all ones, nothing ignored)."""
     target = target.long()
     if logp.dim() == 1 and target.dim() == 1:  # unbatched input with a (1,) target
         target = target.reshape(())
+        all_kept = False
+    if all_kept and target.dtype.name == "int64":
+        # Known targets, none ignored: a plain gather (and weight lookup) of real indices.
+        picked = op("gather")(logp, class_dim, target.unsqueeze(class_dim)).squeeze(class_dim)
+        if weight is None:
+            return -picked, None
+        w = op("index_select")(weight, 0, target.reshape((-1,))).reshape(tuple(target.shape))
+        return -picked * w, w
     keep = target != ignore_index
-    safe = op("where")(keep, target, 0)
-    picked = _pick(logp, safe, class_dim)
-    if weight is not None:
-        w = op("index_select")(weight, 0, safe.reshape((-1,))).reshape(tuple(safe.shape))
-        w = op("where")(keep, w, 0.0)
-    else:
-        w = keep.to(logp.dtype)
-    loss = -picked * w
+    mask = _class_mask(target, keep, logp.shape[class_dim], class_dim, logp.dtype)
+    picked = (logp * mask).sum(class_dim)
+    w = _target_weights(mask, weight, class_dim) if weight is not None else \
+        keep.to(logp.dtype)
+    return -picked * w, w
+
+
+def _reduce_weighted(loss, w, reduction):
     if reduction == "none":
         return loss
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / w.sum()
+    return loss.mean() if w is None else loss.sum() / w.sum()
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
@@ -157,24 +183,26 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         return _cross_entropy_probs(logp, target, weight, reduction, label_smoothing,
                                     class_dim, c)
     c = _check_target(input, target, weight, class_dim)
-    _check_target_values(target, c, ignore_index)
-    nll = _nll(logp, target, weight, ignore_index, reduction, class_dim)
+    all_kept = _check_target_values(target, c, ignore_index)
+    loss, w = _nll(logp, target, weight, ignore_index, class_dim, all_kept)
+    nll = _reduce_weighted(loss, w, reduction)
     if label_smoothing <= 0.0:
         return nll
-    keep = target.long() != ignore_index
+    # ATen's cross_entropy_loss_label_smoothing: the smoothing term sums -logp over the
+    # classes (class-weighted), is zero at ignored positions and shares nll's denominator.
     if weight is not None:
         wshape = (c,) + (1,) * (logp.dim() - 1 - class_dim)
         smooth = -(logp * weight.reshape(wshape)).sum(class_dim)
     else:
         smooth = -logp.sum(class_dim)
-    smooth = op("where")(keep, smooth, 0.0)
+    if not all_kept:
+        keep = target.long().reshape(tuple(smooth.shape)) != ignore_index
+        smooth = op("where")(keep, smooth, 0.0)
     if reduction == "mean":
-        if weight is not None:
-            safe = op("where")(keep, target.long(), 0)
-            wt = op("index_select")(weight, 0, safe.reshape((-1,))).reshape(tuple(safe.shape))
-            smooth = smooth.sum() / op("where")(keep, wt, 0.0).sum()
+        if w is not None:
+            smooth = smooth.sum() / w.sum()
         else:
-            smooth = smooth.sum() / keep.sum().to(logp.dtype)
+            smooth = smooth.mean()
     elif reduction == "sum":
         smooth = smooth.sum()
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
