@@ -14,10 +14,6 @@ COMMON_FLAGS = (
     "--iree-execution-model=async-external",
     # O2 strips cf.assert; index ops assert their bounds when values are unknown at record time.
     "--iree-opt-strip-assertions=false",
-    # IREE 3.13's element-wise fusion of multi-reduction loops can move a consumer into a
-    # dispatch region without the values it uses ("operand #N does not dominate this use"),
-    # e.g. for the backward of (exp(x).sum(1, keepdim=True) * (2 * m)).sum() (log_softmax).
-    "--iree-dispatch-creation-element-wise-fuse-multi-reduction=false",
 )
 
 TARGETS = {

@@ -60,7 +60,20 @@ def _compile(flags, bytecode):
     return bool(ok), diagnostics, vmfb
 
 
+# Process-wide LLVM options of IREE passes, which Session.set_flags cannot set (they are not
+# session options): applied once, before the first session.
+GLOBAL_CL_FLAGS = (
+    # IREE 3.13's element-wise fusion of multi-reduction loops can move a consumer into a
+    # dispatch region without the values it uses ("operand #N does not dominate this use"),
+    # e.g. for the backward of (exp(x).sum(1, keepdim=True) * (2 * m)).sum(), which every
+    # log_softmax times a computed tensor (cross_entropy with label smoothing) contains.
+    "--iree-dispatch-creation-element-wise-fuse-multi-reduction=false",
+)
+
+
 def main() -> None:
+    from iree.compiler.api import ctypes_dl
+    ctypes_dl._initializeGlobalCL("irgrad-compiler-worker", *GLOBAL_CL_FLAGS)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         header = read_message(stdin)

@@ -377,8 +377,8 @@ class Module:
                 for p in m._parameters.values():
                     if p is None:
                         continue
-                    new = fn(p.detach())
-                    if new.node is not p._n:
+                    new = fn(p)
+                    if new is not p and new._n is not p._n:  # in-place fns return p itself
                         p._set_value(new.node)
                     if p.grad is not None:
                         p.grad = fn(p.grad)
