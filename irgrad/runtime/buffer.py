@@ -29,18 +29,19 @@ class Buffer:
 
     __slots__ = ("device", "view", "dtype", "shape", "_host", "ready", "origin")
 
-    def __init__(self, device, view, dtype: dt.DType, shape: tuple, ready: int = 0,
+    def __init__(self, device, view, dtype: dt.DType, shape: tuple, ready=None,
                  origin=None):
         self.device, self.view, self.dtype, self.shape = device, view, dtype, tuple(shape)
         self._host = None
-        # The device timeline value after which the contents are valid (0: valid now), and
+        # The fence after which the contents are valid (None: valid now), and
         # the user site of the op that produced them, for errors surfacing at wait time.
         self.ready, self.origin = ready, origin
 
     def wait(self) -> None:
-        if self.ready and self.ready > self.device.completed:
+        if self.ready is not None:
             try:
                 self.device.wait(self.ready)
+                self.ready = None
             except RuntimeError as e:
                 from ..errors import RuntimeFailure
                 where = f" (op recorded at {self.origin})" if self.origin else ""

@@ -32,33 +32,61 @@ class Device:
         self.instance = rt.VmInstance()
         self.hal_module = rt.create_hal_module(self.instance, hal)
         self.allocator = hal.allocator
-        # One timeline orders all graphs on this device: graph k waits for value k-1 and
-        # signals k, so Python can record step n+1 while step n still runs.
-        self.timeline = hal.create_semaphore(0)
-        self.submitted = 0
-        self.completed = 0
+        # Runs are chained: each waits on the previous run's fence and signals a fence of
+        # its own (a fresh semaphore). One shared timeline (wait k-1, signal k) broke when a
+        # run without device work signalled ahead of an earlier one ("semaphore already
+        # signaled past N"); per-run fences cannot be signalled out of order.
         self._lock = threading.Lock()
+        self._last = None
+        # Buffers of queued runs, kept alive until their run finishes.
+        self._in_flight: list = []
 
     def next_fences(self):
-        """(wait fence, signal fence, signal value) for the next graph on this device."""
+        """(wait fence, signal fence) for the next graph run on this device."""
         with self._lock:
-            value = self.submitted + 1
-            self.submitted = value
-        return (rt.HalFence.create_at(self.timeline, value - 1),
-                rt.HalFence.create_at(self.timeline, value), value)
+            self._release_finished()
+            wait = self._last
+            if wait is None:
+                wait = rt.HalFence.create_at(self.hal.create_semaphore(1), 1)
+            signal = rt.HalFence.create_at(self.hal.create_semaphore(0), 1)
+            self._last = signal
+        return wait, signal
 
-    def wait(self, value: int) -> None:
-        """Block until the graph that signals `value` has finished."""
-        if value <= self.completed:
-            return
-        rt.HalFence.create_at(self.timeline, value).wait()
-        self.completed = max(self.completed, value)
+    def retain(self, fence, objects) -> None:
+        """Keep `objects` alive until the run that signals `fence` has finished."""
+        with self._lock:
+            self._in_flight.append((fence, objects))
+
+    def _release_finished(self) -> None:
+        # Runs finish in order, so drop the finished prefix.
+        keep = self._in_flight
+        i = 0
+        while i < len(keep) and _signalled(keep[i][0]):
+            i += 1
+        if i:
+            self._in_flight = keep[i:]
+
+    def wait(self, fence) -> None:
+        """Block until the run that signals `fence` has finished."""
+        fence.wait()
 
     def synchronize(self) -> None:
-        self.wait(self.submitted)
+        last = self._last
+        if last is not None:
+            last.wait()
+        with self._lock:
+            self._release_finished()
 
     def __repr__(self):
         return f"Device({self.name})"
+
+
+def _signalled(fence) -> bool:
+    """Whether a fence is reached, without blocking (a failed fence counts as done)."""
+    try:
+        return bool(fence.wait(timeout=0))
+    except Exception:
+        return True
 
 
 def get(name: str = "cpu") -> Device:

@@ -31,21 +31,24 @@ class Executable:
         args = rt.VmVariantList(len(buffers) + 2)
         for b in buffers:
             args.push_ref(b.view)
-        ready = 0
+        ready = None
         if self.is_async:
-            wait, signal, ready = self.device.next_fences()
+            wait, ready = self.device.next_fences()
             args.push_ref(wait)
-            args.push_ref(signal)
+            args.push_ref(ready)
         rets = rt.VmVariantList(len(self.out_types))
         try:
             self.context.invoke(self.function, args, rets)
         except Exception:
             if self.is_async:
                 # A run that fails on the host (a failed assert) never signals its fence:
-                # advance the timeline once earlier runs finish, so later graphs do not hang.
+                # signal it once earlier runs finish, so later graphs do not hang.
                 wait.wait()
-                signal.signal()
+                ready.signal()
             raise
         dev = self.device
-        return [Buffer(dev, rets.get_as_object(i, rt.HalBufferView), d, s, ready, origin)
+        outs = [Buffer(dev, rets.get_as_object(i, rt.HalBufferView), d, s, ready, origin)
                 for i, (d, s) in enumerate(self.out_types)]
+        if ready is not None:
+            dev.retain(ready, (args, rets, [b.view for b in buffers], [o.view for o in outs]))
+        return outs

@@ -13,16 +13,13 @@ holding zeros cannot be checked without running the graph, so there `x // 0`, `x
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from ...errors import fail
 from .. import dtypes as dt
 from ..node import Node, make
 from ..opdef import defop
-from .common import (Number, _arr, binary_rule, binary_samples, cast, compare_rule, const,
-                     np_dtype_of, promote, result_dtype, to_node, unary_rule, unary_samples)
+from .common import (_arr, binary_rule, binary_samples, cast, compare_rule, np_dtype_of,
+                     unary_rule, unary_samples)
 from .grads import sum_to
 
 
