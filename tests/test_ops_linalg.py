@@ -340,5 +340,8 @@ def test_lowering_uses_named_matmuls_with_maps():
     assert '"linalg.matmul"' in text and "indexing_maps" in text
     text = mlir(linear(a2, irgrad.tensor(f32(6, 4))).node)  # x @ W.T: a transposed map
     assert '"linalg.matmul"' in text and "indexing_maps" in text
+    dw = linalg.contract(a2.node, irgrad.tensor(f32(3, 6)).node, "ik,ij->jk")  # A^T B
+    text = mlir(dw)
+    assert '"linalg.matmul"' in text and "indexing_maps" in text
     text = mlir((irgrad.tensor(f32(2, 3, 4)) @ irgrad.tensor(f32(2, 4, 5))).node)
     assert '"linalg.batch_matmul"' in text and "indexing_maps" in text

@@ -6,6 +6,7 @@ raises RuntimeError for cuda/hip and ValueError for vulkan).
 """
 from __future__ import annotations
 
+import atexit
 import threading
 
 import iree.runtime as rt
@@ -123,6 +124,20 @@ def synchronize_all() -> None:
             dev.synchronize()
         except Exception:
             pass
+
+
+@atexit.register
+def _shutdown() -> None:
+    """Finish queued work and drop fences and in-flight references while the HAL devices
+    still exist: left to interpreter teardown, they were freed after their device and the
+    process segfaulted on exit."""
+    for dev in list(_devices.values()):
+        try:
+            dev.synchronize()
+        except Exception:
+            pass
+        dev._in_flight = []
+        dev._last = None
 
 
 def available() -> list:

@@ -1,5 +1,6 @@
 """Indexing primitives: gather, scatter, index (advanced indexing), index_put, tri (tril/triu),
-and the public functions built on them (index_select, index_add, masked_fill, take, ...).
+and the public functions built on them (index_select, index_add, masked_fill, take, ...,
+in index_compose.py).
 
 Gather-like ops lower to one linalg.generic over the result whose body reads the source with
 `tensor.extract` at data-dependent coordinates. Scatter-like ops lower to one generic over the
@@ -576,60 +577,6 @@ def index_put_node(base, src, idxs, start, accumulate, check=NO_CHECK):
                 check=check)
 
 
-# ---- tril / triu ---------------------------------------------------------------------------
-
-def _tri_lower(L, n, ops):
-    R, k, upper = len(n.shape), n.attrs["diagonal"], n.attrs["upper"]
-    S, S64 = L.scalar(n.dtype), L.scalar(dt.int64)
-
-    def body(v, o):
-        i = L.index_cast(L.loop_index(R - 2), dt.int64)
-        j = L.index_cast(L.loop_index(R - 1), dt.int64)
-        d = S64.sub(j, i)
-        keep = S64.cmp("ge", d, S64.const(k)) if upper else S64.cmp("le", d, S64.const(k))
-        return S.select(keep, v, S.const(0))
-
-    return L.generic([ops[0]], [L.empty(n.shape, n.dtype)], [L.identity_map(R)] * 2,
-                     ["parallel"] * R, body)
-
-
-def _tri_rule(inputs, attrs):
-    if inputs[0].ndim < 2:
-        raise TypeError("internal: tri needs a matrix")
-    return unary_rule(inputs, attrs)
-
-
-defop("tri", infer=_tri_rule,
-      reference=lambda x, upper, diagonal: (np.triu if upper else np.tril)(x, diagonal),
-      lower=_tri_lower,
-      grad=lambda g, n: (make("tri", (g,), **n.attrs),),
-      samples=lambda rng: [([rng.normal(size=(3, 4)).astype(np.float32)],
-                            {"upper": False, "diagonal": 0}),
-                           ([rng.normal(size=(2, 3, 4)).astype(np.float32)],
-                            {"upper": True, "diagonal": 1}),
-                           ([rng.normal(size=(4, 3)).astype(np.float32)],
-                            {"upper": True, "diagonal": -2}),
-                           ([np.arange(9).reshape(3, 3)], {"upper": False, "diagonal": -1}),
-                           ([np.ones((3, 3), bool)], {"upper": True, "diagonal": 0})],
-      doc="Keep the lower (upper=False: j - i <= diagonal) or upper triangle of the last two "
-          "dims; zero elsewhere.")
-
-
-def _tri(name, upper):
-    def fn(x, diagonal=0):
-        if x.ndim < 2:
-            fail(RuntimeError, f"{name}: input tensor must have at least 2 dimensions")
-        return make("tri", (x,), upper=upper, diagonal=int(diagonal))
-    fn.__name__ = name
-    return fn
-
-
-tril, triu = _tri("tril", False), _tri("triu", True)
-
-EXPORTS = [("tril", tril, "fmi"), ("triu", triu, "fmi")]
-
 # The public indexing functions (gather, scatter, index_select, masked_fill, take, ...) live
 # beside this file; they join this family's table.
-from .index_compose import EXPORTS as _COMPOSE_EXPORTS  # noqa: E402
-
-EXPORTS += _COMPOSE_EXPORTS
+from .index_compose import EXPORTS  # noqa: E402,F401

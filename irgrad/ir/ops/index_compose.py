@@ -1,4 +1,4 @@
-"""Public indexing functions over the index primitives: gather, scatter (add/reduce forms),
+"""The tri primitive (tril/triu) and the public indexing functions over the primitives: gather, scatter (add/reduce forms),
 index_select/add/copy/fill/put, masked_fill, take, take_along_dim, put, and the advanced
 indexing helpers that `Tensor.__getitem__`/`__setitem__` use.
 
@@ -7,11 +7,14 @@ when they are known), and reduces to a primitive of `index.py`.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ...errors import fail
 from .. import dtypes as dt
 from ..node import Node, make
+from ..opdef import defop
 from ..shapes import broadcast_shapes, normalize_dim, shape_str
-from .common import cast, const, to_node
+from .common import cast, const, to_node, unary_rule
 from .index import (CHECK_WRAP, INT_INDEX, NO_CHECK, _check_mode, _int64, gather_node,
                     index_node, index_put_node, known_values, first_out_of_range, scatter_node)
 from .movement import expand, inverse_perm, permute, reshape, zeros_node
@@ -126,7 +129,6 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 
 def _int_limit(d, maximum):
-    import numpy as np
     if d is dt.bool_:
         return maximum
     info = np.iinfo(dt.numpy_dtype(d))
@@ -335,7 +337,59 @@ def index_put(input, indices, values, accumulate=False):
     return advanced_index_put(input, list(range(len(indices))), indices, values, accumulate)
 
 
+# ---- tril / triu ---------------------------------------------------------------------------
+
+def _tri_lower(L, n, ops):
+    R, k, upper = len(n.shape), n.attrs["diagonal"], n.attrs["upper"]
+    S, S64 = L.scalar(n.dtype), L.scalar(dt.int64)
+
+    def body(v, o):
+        i = L.index_cast(L.loop_index(R - 2), dt.int64)
+        j = L.index_cast(L.loop_index(R - 1), dt.int64)
+        d = S64.sub(j, i)
+        keep = S64.cmp("ge", d, S64.const(k)) if upper else S64.cmp("le", d, S64.const(k))
+        return S.select(keep, v, S.const(0))
+
+    return L.generic([ops[0]], [L.empty(n.shape, n.dtype)], [L.identity_map(R)] * 2,
+                     ["parallel"] * R, body)
+
+
+def _tri_rule(inputs, attrs):
+    if inputs[0].ndim < 2:
+        raise TypeError("internal: tri needs a matrix")
+    return unary_rule(inputs, attrs)
+
+
+defop("tri", infer=_tri_rule,
+      reference=lambda x, upper, diagonal: (np.triu if upper else np.tril)(x, diagonal),
+      lower=_tri_lower,
+      grad=lambda g, n: (make("tri", (g,), **n.attrs),),
+      samples=lambda rng: [([rng.normal(size=(3, 4)).astype(np.float32)],
+                            {"upper": False, "diagonal": 0}),
+                           ([rng.normal(size=(2, 3, 4)).astype(np.float32)],
+                            {"upper": True, "diagonal": 1}),
+                           ([rng.normal(size=(4, 3)).astype(np.float32)],
+                            {"upper": True, "diagonal": -2}),
+                           ([np.arange(9).reshape(3, 3)], {"upper": False, "diagonal": -1}),
+                           ([np.ones((3, 3), bool)], {"upper": True, "diagonal": 0})],
+      doc="Keep the lower (upper=False: j - i <= diagonal) or upper triangle of the last two "
+          "dims; zero elsewhere.")
+
+
+def _tri(name, upper):
+    def fn(x, diagonal=0):
+        if x.ndim < 2:
+            fail(RuntimeError, f"{name}: input tensor must have at least 2 dimensions")
+        return make("tri", (x,), upper=upper, diagonal=int(diagonal))
+    fn.__name__ = name
+    return fn
+
+
+tril, triu = _tri("tril", False), _tri("triu", True)
+
+
 EXPORTS = [
+    ("tril", tril, "fmi"), ("triu", triu, "fmi"),
     ("gather", gather, "fm"), ("scatter", scatter, "fmi"), ("scatter_add", scatter_add, "fmi"),
     ("scatter_reduce", scatter_reduce, "fmi"), ("index_select", index_select, "fm"),
     ("index_add", index_add, "fmi"), ("index_copy", index_copy, "fmi"),

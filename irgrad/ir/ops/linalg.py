@@ -116,6 +116,11 @@ def _contract_lower(L, node, ops):
         x = _convert(L, x, a.shape, dtype, acc)
         y = _convert(L, y, b.shape, dtype, acc)
     batch, m, n, k = _classify(la, lb, lo)
+    size = dict(zip(la, a.shape))
+    size.update(zip(lb, b.shape))
+    if any(size[c] == 0 for c in k) or 0 in node.shape:
+        # an empty sum is zero; IREE's matmul tiling divides by zero on a K = 0 matmul
+        return L.full(node.shape, dtype, 0)
     order = list(lo) + k  # iteration dims: output labels, then summed labels
     R = len(order)
 
