@@ -65,3 +65,5 @@ _indexing.install(globals())
 from .frontend import random as _random  # noqa: E402
 
 _random.install(globals())
+
+from . import linalg, cuda, backends  # noqa: E402,F401
