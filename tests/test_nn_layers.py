@@ -311,6 +311,7 @@ def test_layers_match_torch_lazy(group):
 
 
 def test_layers_match_torch_eager():
-    cases = [LINEAR_CASES[0], CONV_CASES[1], POOL_CASES[0], NORM_CASES[2], ATTENTION_CASES[7]]
+    # Every distinct op compiles on its own in eager mode: a few representative layers.
+    cases = [LINEAR_CASES[0], CONV_CASES[1], POOL_CASES[0], NORM_CASES[2]]
     with irgrad.eager():
         run_parity(cases)
