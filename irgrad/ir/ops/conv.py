@@ -262,6 +262,21 @@ def transpose(L, x, shape, dtype, perm):
                      ["parallel"] * R, lambda v, o: v), out_shape
 
 
+def _zero_size_safe(lower):
+    """IREE 3.13's compiler dies (SIGFPE) on convolutions and im2col matmuls whose summed
+    dimensions are empty (a batch of 0): an empty input sums to zeros, built directly."""
+    def wrapped(L, node, ops):
+        if node.numel == 0:
+            return L.empty(node.shape, node.dtype)
+        if any(x.numel == 0 for x in node.inputs):
+            return L.full(node.shape, node.dtype, 0)
+        return lower(L, node, ops)
+    wrapped.__name__ = lower.__name__
+    wrapped.__doc__ = lower.__doc__
+    return wrapped
+
+
+@_zero_size_safe
 def _conv_lower(L, node, ops):
     x, w = node.inputs
     r = x.ndim - 2
@@ -279,6 +294,7 @@ def _conv_lower(L, node, ops):
     return convert(L, out, node.shape, acc, node.dtype)
 
 
+@_zero_size_safe
 def _input_grad_lower(L, node, ops):
     """x[i] = sum_{o, j} y_spread[i + j*d] * w[o, c, K-1-j]: y spread by the stride and
     padded, correlated with the flipped filter whose in/out channels swap."""
@@ -302,6 +318,7 @@ def _input_grad_lower(L, node, ops):
     return convert(L, out, node.shape, acc, node.dtype)
 
 
+@_zero_size_safe
 def _weight_grad_lower(L, node, ops):
     """w[o, c, k] = sum_{n, p} y[n, o, p] * x[n, c, p*s + k*d], as one batched matmul (batch:
     group) of y laid out (G, Og, N*P) with the im2col copy of x laid out (G, N*P, Cg*K).

@@ -19,7 +19,7 @@ from .. import dtypes as dt
 from ..node import Node, make
 from ..opdef import defop
 from ..shapes import normalize_dim, normalize_dims
-from .common import cast, const, np_dtype_of
+from .common import cast, const
 
 def return_type(name: str, fields):
     """A torch.return_types.<name> look-alike: a named tuple printed like PyTorch's."""

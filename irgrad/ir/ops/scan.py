@@ -419,7 +419,6 @@ def logcumsumexp(x, dim):
 
 
 def _cum_extreme(largest, result, x, dim):
-    from .movement import reshape
     from .sort import take_along
     d = normalize_dim(dim, x.ndim)
     if x.ndim == 0:

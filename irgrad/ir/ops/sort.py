@@ -16,6 +16,8 @@ permutation), so sort's backward costs what its forward does.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ...errors import fail
@@ -29,6 +31,10 @@ from .scan import loop_coords, replace
 SortResult = return_type("sort", ["values", "indices"])
 TopkResult = return_type("topk", ["values", "indices"])
 KthvalueResult = return_type("kthvalue", ["values", "indices"])
+
+# Bitonic stages per kernel: 3 cuts the dispatch count (and IREE compile time) about 2.5x for
+# 8 values read and 12 compare-exchanges per element.
+FUSED_STAGES = 3
 
 
 def _clamped_index(L, v, n):
@@ -143,49 +149,60 @@ def _argsort_lower(L, n, ops):
     idx = L.generic([], [L.empty(pshape, dt.int64)], [L.identity_map(R)], par,
                     lambda out: L.index_cast(L.loop_index(dim), dt.int64))
 
-    def stage(vals, idx, k, j):
-        # View the sorted dim as (P/2j, 2, j): element (a, 0, c) pairs with (a, 1, c), so
-        # every read is an affine map (gathers compile slowly in IREE). Bit k of the
-        # position, which sets the pair's direction, lies in a*2j. One generic writes the
-        # pairs' lower and upper halves, a second interleaves them back.
-        vshape = pshape[:dim] + (P // (2 * j), 2, j) + pshape[dim + 1:]
-        hshape = pshape[:dim] + (P // (2 * j), j) + pshape[dim + 1:]
-        V = R + 1
-        half = [L.affine_map(V, [L.dim(d) for d in range(dim + 1)] + [L.cst(b)] +
-                             [L.dim(d) for d in range(dim + 1, V)]) for b in (0, 1)]
+    def stages(vals, idx, k, j, f):
+        # f consecutive stages of block size k, partner distances j, j/2, ..., j/2^(f-1), in
+        # one generic: view the sorted dim as (P/2j, 2, ..., 2, j/2^(f-1)) so that each
+        # group of 2^f elements (one per choice of the f slot bits) is closed under those
+        # stages. Every read is an affine map with constants in the slot dims (gathers
+        # compile slowly in IREE). Bit k of the position, which sets the direction, lies in
+        # the group index a (a * 2j).
+        c = j >> (f - 1)
+        vshape = pshape[:dim] + (P // (2 * j),) + (2,) * f + (c,) + pshape[dim + 1:]
+        V = R + f + 1
+        slots = list(itertools.product((0, 1), repeat=f))
+        maps = [L.affine_map(V, [L.cst(slot[d - dim - 1]) if dim < d <= dim + f else L.dim(d)
+                                 for d in range(V)]) for slot in slots]
         v3 = L.reshape(vals, pshape, vshape, x.dtype)
         i3 = L.reshape(idx, pshape, vshape, dt.int64)
 
-        def body(va, ia, vb, ib, *outs):
-            first = _before(L, S, va, vb, ia, ib, descending, is_float)
-            pad = I.or_(I.cmp("ge", ia, I.const(size)), I.cmp("ge", ib, I.const(size)))
-            first = I.select(pad, I.cmp("lt", ia, ib), first)
+        def body(*args):
+            elems = {slot: (args[2 * s], args[2 * s + 1]) for s, slot in enumerate(slots)}
             block = ar.muli(L.loop_index(dim), L.index_const(2 * j))
             ascending = ar.cmpi(ar.CmpIPredicate.eq, ar.andi(block, L.index_const(k)),
                                 L.index_const(0))
-            a_low = ar.cmpi(ar.CmpIPredicate.eq, ascending, first)
-            return (I.select(a_low, va, vb), I.select(a_low, ia, ib),
-                    I.select(a_low, vb, va), I.select(a_low, ib, ia))
+            for t in range(f):  # the stage pairing slots that differ in bit t
+                for lo in slots:
+                    if lo[t]:
+                        continue
+                    hi = lo[:t] + (1,) + lo[t + 1:]
+                    (va, ia), (vb, ib) = elems[lo], elems[hi]
+                    first = _before(L, S, va, vb, ia, ib, descending, is_float)
+                    pad = I.or_(I.cmp("ge", ia, I.const(size)), I.cmp("ge", ib, I.const(size)))
+                    first = I.select(pad, I.cmp("lt", ia, ib), first)
+                    keep = ar.cmpi(ar.CmpIPredicate.eq, first, ascending)
+                    elems[lo] = (I.select(keep, va, vb), I.select(keep, ia, ib))
+                    elems[hi] = (I.select(keep, vb, va), I.select(keep, ib, ia))
+            # This element's slot picks its result: a select tree over the slot bits.
+            cand = elems
+            for t in reversed(range(f)):
+                bit0 = ar.cmpi(ar.CmpIPredicate.eq, L.loop_index(dim + 1 + t), L.index_const(0))
+                cand = {slot[:t]: tuple(I.select(bit0, p, q) for p, q in
+                                        zip(cand[slot[:t] + (0,)], cand[slot[:t] + (1,)]))
+                        for slot in cand if slot[t] == 0}
+            return cand[()]
 
-        ident = L.identity_map(V)
-        lv, li, hv, hi = L.generic(
-            [v3, i3, v3, i3], [L.empty(hshape, x.dtype), L.empty(hshape, dt.int64)] * 2,
-            [half[0], half[0], half[1], half[1]] + [ident] * 4, ["parallel"] * V, body)
-        W = R + 2
-        drop = L.affine_map(W, [L.dim(d) for d in range(W) if d != dim + 1])
-
-        def interleave(lo_v, hi_v, lo_i, hi_i, out_v, out_i):
-            low = ar.cmpi(ar.CmpIPredicate.eq, L.loop_index(dim + 1), L.index_const(0))
-            return I.select(low, lo_v, hi_v), I.select(low, lo_i, hi_i)
-
-        v, i = L.generic([lv, hv, li, hi], [L.empty(vshape, x.dtype), L.empty(vshape, dt.int64)],
-                         [drop] * 4 + [L.identity_map(W)] * 2, ["parallel"] * W, interleave)
+        v, i = L.generic([t for _ in slots for t in (v3, i3)],
+                         [L.empty(vshape, x.dtype), L.empty(vshape, dt.int64)],
+                         [m for m in maps for _ in (0, 1)] + [L.identity_map(V)] * 2,
+                         ["parallel"] * V, body)
         return L.reshape(v, vshape, pshape, x.dtype), L.reshape(i, vshape, pshape, dt.int64)
 
-    # Unrolled (see scan.py on scf.for): log2(P)(log2(P)+1)/2 stages, one dispatch each.
+    # Unrolled (see scan.py on scf.for): block sizes k = 2, 4, ..., P, each with partner
+    # distances k/2, ..., 1, fused FUSED_STAGES at a time.
     for kk in range(1, P.bit_length()):
-        for jj in range(kk):
-            vals, idx = stage(vals, idx, 1 << kk, 1 << (kk - jj - 1))
+        for first in range(0, kk, FUSED_STAGES):
+            f = min(FUSED_STAGES, kk - first)
+            vals, idx = stages(vals, idx, 1 << kk, 1 << (kk - first - 1), f)
     if pshape == n.shape:
         return idx
     return L.generic([], [L.empty(n.shape, dt.int64)], [L.identity_map(R)], par,
@@ -240,7 +257,6 @@ def _as_1d(x):
 
 
 def sort(x, dim=-1, descending=False, stable=False):
-    from .movement import reshape
     if isinstance(dim, bool):
         dim, descending = -1, dim
     d = normalize_dim(dim, x.ndim)
