@@ -76,6 +76,13 @@ def add(a, b, alpha=1):
     return make("add", (x, y))
 
 
+def _is_bool_operand(v) -> bool:
+    """A bool tensor, or a Python bool (torch treats `t - True` as a bool operand too)."""
+    if isinstance(v, bool):
+        return True
+    return getattr(v, "dtype", None) is dt.bool_
+
+
 def sub(a, b, alpha=1):
     _check_operand(a, "sub", 1, "input")
     _check_operand(b, "sub")
@@ -83,6 +90,10 @@ def sub(a, b, alpha=1):
     if d.category == dt.BOOL:
         fail(RuntimeError, "Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
+    if any(_is_bool_operand(v) for v in (a, b)):
+        fail(RuntimeError, "Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
     if alpha != 1:
         _alpha_check(d, alpha)
         y = mul(y, alpha)
@@ -169,6 +180,9 @@ def pow(a, b):  # noqa: A001 - PyTorch's name
         fail(TypeError, "pow() received an invalid combination of arguments: two numbers")
     d = result_dtype(a, b)
     if d.category == dt.BOOL:
+        if isinstance(a, Node) and isinstance(b, bool):  # torch: x ** True = x, x ** False = 1
+            x = to_node(a, d)
+            return x if b else eq(x, x)
         not_implemented("pow", d)
     if isinstance(b, Number) and not isinstance(b, bool):
         if d.category != dt.FLOAT and b < 0:
