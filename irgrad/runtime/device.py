@@ -131,13 +131,20 @@ def _shutdown() -> None:
     """Finish queued work and drop fences and in-flight references while the HAL devices
     still exist: left to interpreter teardown, they were freed after their device and the
     process segfaulted on exit."""
-    for dev in list(_devices.values()):
+    import ctypes
+
+    for dev in list(_devices.values()) + [d for t in _parent_devices for d in t.values()]:
         try:
             dev.synchronize()
         except Exception:
             pass
         dev._in_flight = []
         dev._last = None
+        # Interpreter teardown frees module globals in no particular order: buffers or VM
+        # contexts freed after their HAL device crashed the process at exit. The device
+        # objects are therefore never freed (the OS reclaims everything at exit anyway).
+        for obj in (dev, dev.hal, dev.instance, dev.hal_module, dev.allocator):
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
 
 
 def available() -> list:
