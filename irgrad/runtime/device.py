@@ -131,7 +131,7 @@ def _shutdown() -> None:
     """Finish queued work and drop fences and in-flight references while the HAL devices
     still exist: left to interpreter teardown, they were freed after their device and the
     process segfaulted on exit."""
-    import ctypes
+    import gc
 
     for dev in list(_devices.values()) + [d for t in _parent_devices for d in t.values()]:
         try:
@@ -140,11 +140,17 @@ def _shutdown() -> None:
             pass
         dev._in_flight = []
         dev._last = None
-        # Interpreter teardown frees module globals in no particular order: buffers or VM
-        # contexts freed after their HAL device crashed the process at exit. The device
-        # objects are therefore never freed (the OS reclaims everything at exit anyway).
-        for obj in (dev, dev.hal, dev.instance, dev.hal_module, dev.allocator):
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+    # Interpreter teardown frees module globals in no particular order, and a buffer or VM
+    # context freed after its HAL device crashes the process. Free them now, in order:
+    # every node's buffer, then the loaded executables; the devices go last.
+    from ..ir.node import Node
+    for obj in gc.get_objects():
+        if type(obj) is Node and obj.data is not None:
+            obj.data = None
+    from ..frontend import realize
+    realize._memory_cache.clear()
+    realize._parent_executables.clear()
+    gc.collect()
 
 
 def available() -> list:
