@@ -28,7 +28,6 @@ import tempfile
 
 import numpy as np
 
-from .errors import IrgradError
 
 MAGIC = b"IRGRADCK"
 FORMAT_VERSION = 1
@@ -44,24 +43,9 @@ __all__ = ["save", "load", "CheckpointError", "CheckpointTruncatedError",
            "CheckpointIntegrityError", "CheckpointFormatError", "CheckpointVersionError"]
 
 
-class CheckpointError(IrgradError):
-    """A file that `irgrad.load` refuses (a RuntimeError, like PyTorch's load failures)."""
-
-
-class CheckpointTruncatedError(CheckpointError):
-    """The file is shorter or longer than its preamble says."""
-
-
-class CheckpointIntegrityError(CheckpointError):
-    """The SHA-256 of the content does not match the stored digest."""
-
-
-class CheckpointFormatError(CheckpointError):
-    """Not an irgrad checkpoint, or a header that breaks the format's rules."""
-
-
-class CheckpointVersionError(CheckpointFormatError):
-    """A format version this irgrad cannot read."""
+from .checkpoint_errors import (CheckpointError, CheckpointFormatError,  # noqa: E402
+                                CheckpointIntegrityError, CheckpointTruncatedError,
+                                CheckpointVersionError)
 
 
 # dtype name -> (NumPy dtype of the stored bytes, itemsize). bfloat16 is stored as its bits.
