@@ -402,10 +402,9 @@ class Lowerer:
         return linalg_d.IndexOp(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), i)).result
 
     # elementwise ----------------------------------------------------------------------
-    def elementwise(self, node, operands):
-        """Wrap an op's scalar body in one linalg.generic with broadcasting index maps."""
-        out_shape = node.shape
-        R = len(out_shape)
+    def broadcast_operands(self, node, operands):
+        """(generic inputs, index maps incl. the output's, slots) for an elementwise kernel:
+        inlined scalar constants become ("const", dtype, value) slots, the rest broadcast."""
         ins, maps, slots = [], [], []
         for inp, val in zip(node.inputs, operands):
             c = self.scalar_consts.get(id(inp))
@@ -414,15 +413,26 @@ class Lowerer:
                 continue
             slots.append(("arg", len(ins)))
             ins.append(val)
-            maps.append(self.broadcast_map(inp.shape, out_shape))
-        maps.append(self.identity_map(R))
+            maps.append(self.broadcast_map(inp.shape, node.shape))
+        maps.append(self.identity_map(len(node.shape)))
+        return ins, maps, slots
+
+    def slot_values(self, slots, args):
+        """Inside the kernel body: the scalar value of each slot."""
+        return [args[s[1]] if s[0] == "arg" else Scalar(s[1], s[1], {}).const(s[2])
+                for s in slots]
+
+    def elementwise(self, node, operands):
+        """Wrap an op's scalar body in one linalg.generic with broadcasting index maps."""
+        out_shape = node.shape
+        R = len(out_shape)
+        ins, maps, slots = self.broadcast_operands(node, operands)
         in_dtype = node.inputs[0].dtype if node.inputs else node.dtype
         S = Scalar(in_dtype, node.dtype, node.attrs)
         out = self.empty(out_shape, node.dtype)
 
         def body(*args):
-            vals = [args[s[1]] if s[0] == "arg" else S.const(s[2], s[1]) for s in slots]
-            return node.opdef.scalar(S, *vals)
+            return node.opdef.scalar(S, *self.slot_values(slots, args))
 
         return self.generic(ins, [out], maps, ["parallel"] * R, body)
 

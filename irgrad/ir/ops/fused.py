@@ -30,25 +30,11 @@ def _reference(*arrays, program, shape, dtype):
 def _lower(L, node, operands):
     out_shape = node.shape
     R = len(out_shape)
-    ins, maps, slots = [], [], []
-    for inp, val in zip(node.inputs, operands):
-        c = L.scalar_consts.get(id(inp))
-        if c is not None:
-            slots.append(("const", inp.dtype, c))
-            continue
-        slots.append(("arg", len(ins)))
-        ins.append(val)
-        maps.append(L.broadcast_map(inp.shape, out_shape))
-    maps.append(L.identity_map(R))
+    ins, maps, slots = L.broadcast_operands(node, operands)
     program = node.attrs["program"]
 
     def body(*args):
-        ext = []
-        for s in slots:
-            if s[0] == "arg":
-                ext.append(args[s[1]])
-            else:
-                ext.append(L.scalar(s[1]).const(s[2]))
+        ext = L.slot_values(slots, args)
         vals = []
         for op, items, in_d, out_d, refs in program:
             S = L.scalar(dt.from_name(in_d), dt.from_name(out_d), dict(items))
