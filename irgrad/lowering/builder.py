@@ -352,8 +352,13 @@ class Lowerer:
         return linalg_d.fill(v, outs=[self.empty(shape, dtype)])
 
     def barrier(self, value):
-        """util.optimization_barrier: the compiler may not fuse or fold across it."""
-        return util_d.optimization_barrier([value.type], [value])
+        """A fusion barrier: IREE may not put the value's producer and its consumers in one
+        dispatch. `iree_tensor_ext.compute_barrier` only steers dispatch formation and is
+        removed after it; `util.optimization_barrier` (used before) also made IREE wait on
+        the host for the value mid-graph, so every call of a graph with a gather (each
+        cross_entropy step) ran synchronously."""
+        return ir.Operation.create("iree_tensor_ext.compute_barrier.start",
+                                   results=[value.type], operands=[value]).result
 
     def index_const(self, v: int):
         return arith_d.constant(ir.IndexType.get(), v)

@@ -21,6 +21,7 @@ from .cache import atomic_write, cache_dir
 from . import cache
 from .emit import emit_module
 from .mlir import COMPILER_VERSION, Session
+from .codegen_choice import codegen_flags
 from .targets import compile_flags
 from .worker_client import WORKER, WorkerCrashed
 
@@ -71,8 +72,22 @@ def module_digest(text: str, flags, target: str) -> str:
 
 def compile_graph(graph, target: str = "cpu", cpu: str | None = None, dump_dir=None,
                   dump_name: str | None = None):
-    """Return (vmfb bytes, module text) for `graph`, compiling only on a disk-cache miss."""
-    flags = compile_flags(target, cpu)
+    """Return (vmfb bytes, module text) for `graph`, compiling only on a disk-cache miss.
+
+    Graph-specific choices (codegen_choice.py) are tried first; if IREE fails with them, the
+    graph is compiled again with the target's plain flags before any error is raised.
+    """
+    base = compile_flags(target, cpu)
+    extra = codegen_flags(graph, target)
+    if extra:
+        try:
+            return _compile_with(graph, base + extra, target, dump_dir, dump_name)
+        except errors.CompileError as e:
+            log.emit("compile", f"retrying without {' '.join(extra)}: {str(e).splitlines()[0]}")
+    return _compile_with(graph, base, target, dump_dir, dump_name)
+
+
+def _compile_with(graph, flags, target, dump_dir, dump_name):
     session = _new_session(flags)
     t0 = time.perf_counter()
     module = emit_module(graph, session.context)
@@ -106,8 +121,9 @@ def compile_graph(graph, target: str = "cpu", cpu: str | None = None, dump_dir=N
         raise _compile_error(graph, module, diagnostics, digest)
     stats["compiles"] += 1
     cache.write(digest, vmfb)
+    tiled = " (data tiling)" if any("data-tiling" in f for f in flags) else ""
     log.emit("compile", f"compiled {digest[:12]}: {len(graph.nodes)} nodes, "
-                        f"{len(vmfb)} bytes, {time.perf_counter() - t0:.2f}s for {target}")
+                        f"{len(vmfb)} bytes, {time.perf_counter() - t0:.2f}s for {target}{tiled}")
     return vmfb, text
 
 

@@ -28,12 +28,24 @@ INT_INDEX = (dt.int64, dt.int32)
 NO_CHECK, CHECK_WRAP, CHECK_NONNEG = 0, 1, 2
 
 
-def known_values(node):
+# Ops that only move or copy values: an index built from known values by these is known too
+# (e.g. cross_entropy's target.reshape(n, 1)), so its bounds are checked when recorded, and
+# the graph needs no run-time assert (an assert makes IREE wait for the device mid-graph).
+_VALUE_MOVING = frozenset({"reshape", "expand", "permute", "slice", "flip", "clone", "cast"})
+_MAX_KNOWN_DEPTH = 8
+
+
+def known_values(node, _depth=0):
     """The values of an index node when they exist without running anything, else None."""
     if node.data is not None:
         return np.asarray(node.data.to_numpy())
     if node.op == "const" and not node.inputs:
         return np.asarray(node.attrs["value"])
+    if node.op in _VALUE_MOVING and len(node.inputs) == 1 and _depth < _MAX_KNOWN_DEPTH:
+        src = known_values(node.inputs[0], _depth + 1)
+        if src is not None:
+            out = node.opdef.reference(src, **node.attrs)
+            return np.asarray(out)
     return None
 
 
