@@ -6,30 +6,39 @@ per node its op, attributes, type and the positions of its inputs; never values 
 """
 from __future__ import annotations
 
-from .node import Node, walk
+from .node import Node, walk_to_data
 
 
 class Graph:
-    __slots__ = ("nodes", "inputs", "outputs", "key", "index")
+    __slots__ = ("nodes", "inputs", "outputs", "key", "_index")
 
     def __init__(self, nodes, inputs, outputs, key):
         self.nodes, self.inputs, self.outputs, self.key = nodes, inputs, outputs, key
-        self.index = {id(n): i for i, n in enumerate(nodes)}
+        self._index = None
+
+    @property
+    def index(self) -> dict:
+        """id(node) -> position in `nodes` (built on first use: the per-step path never
+        needs it)."""
+        if self._index is None:
+            self._index = {id(n): i for i, n in enumerate(self.nodes)}
+        return self._index
 
     @classmethod
     def cut(cls, outputs) -> "Graph":
         outputs = list(outputs)
-        nodes = walk(outputs, stop=lambda n: n.data is not None)
+        nodes = walk_to_data(outputs)
         pos, inputs, key = {}, [], []
+        add_input, add_key = inputs.append, key.append
         for i, n in enumerate(nodes):
             pos[id(n)] = i
             if n.data is not None:
-                inputs.append(n)
-                key.append((n.dtype.name, n.shape))
+                add_input(n)
+                add_key((n.dtype.name, n.shape))
             else:
-                key.append((n.op, n.akey, n.dtype.name, n.shape,
-                            tuple(pos[id(x)] for x in n.inputs)))
-        key.append(tuple(pos[id(o)] for o in outputs))
+                add_key((n.op, n.akey, n.dtype.name, n.shape,
+                         tuple([pos[id(x)] for x in n.inputs])))
+        key.append(tuple([pos[id(o)] for o in outputs]))
         return cls(nodes, inputs, outputs, tuple(key))
 
     @classmethod

@@ -134,36 +134,62 @@ def _warn_growth(node: Node) -> None:
 
 def leaf(dtype: DType, shape, data=None, requires_grad=False, device="cpu") -> Node:
     """A node that stands for a value (a realized buffer); every leaf is distinct."""
-    from .opdef import REGISTRY
-
     uid = next(_leaf_ids)
-    node = _new("buffer", REGISTRY["buffer"], dtype, tuple(shape), (), {"uid": uid},
+    node = _new("buffer", _REGISTRY["buffer"], dtype, tuple(shape), (), {"uid": uid},
                 (("uid", uid),), bool(requires_grad), ("buffer", uid), errors.current_site(),
                 device)
     node.data = data
     return node
 
 
-def walk(outputs, stop=lambda n: False):
+def walk(outputs, stop=None):
     """Topological order of the nodes reachable from `outputs`, without recursion.
 
     A node for which `stop(node)` holds is yielded but its inputs are not visited.
     """
+    if stop is None:
+        stop = _never
     order, seen = [], set()
     stack = [(n, False) for n in reversed(outputs)]
+    pop, push, mark, emit = stack.pop, stack.append, seen.add, order.append
     while stack:
-        node, expanded = stack.pop()
+        node, expanded = pop()
         if expanded:
-            order.append(node)
+            emit(node)
             continue
         if id(node) in seen:
             continue
-        seen.add(id(node))
-        stack.append((node, True))
-        if not stop(node):
+        mark(id(node))
+        push((node, True))
+        if node.inputs and not stop(node):
             for inp in reversed(node.inputs):
                 if id(inp) not in seen:
-                    stack.append((inp, False))
+                    push((inp, False))
+    return order
+
+
+def _never(node) -> bool:
+    return False
+
+
+def walk_to_data(outputs):
+    """`walk(outputs)` stopping at nodes that hold data: the nodes of a graph cut."""
+    order, seen = [], set()
+    stack = [(n, False) for n in reversed(outputs)]
+    pop, push, mark, emit = stack.pop, stack.append, seen.add, order.append
+    while stack:
+        node, expanded = pop()
+        if expanded:
+            emit(node)
+            continue
+        if id(node) in seen:
+            continue
+        mark(id(node))
+        push((node, True))
+        if node.data is None:
+            for inp in reversed(node.inputs):
+                if id(inp) not in seen:
+                    push((inp, False))
     return order
 
 
@@ -173,11 +199,9 @@ def rebuild(node: Node, inputs, op: str | None = None, attrs: dict | None = None
     Not interned and never realized eagerly: passes build private graphs for the compiler
     without disturbing the user's nodes. The user's site is kept for error messages.
     """
-    from .opdef import REGISTRY
-
     op = op or node.op
     attrs = node.attrs if attrs is None else attrs
-    opdef = REGISTRY[op]
+    opdef = _REGISTRY[op]
     inputs = tuple(inputs)
     dtype, shape = opdef.infer(inputs, attrs)
     akey = tuple(sorted((k, _canon(v)) for k, v in attrs.items()))

@@ -363,15 +363,12 @@ class Optimizer:
             outputs.append(loss.node)
         # Parameters with a pending value (e.g. not yet materialized, or updated in place
         # under no_grad) are computed in the same graph rather than in one of their own.
-        try:
-            from ..nn.modules.parameter import pending_parameters
-            outputs.extend(q._n for q in pending_parameters())
-        except ImportError:
-            pass
+        late = _late_imports()
+        if late["pending_parameters"] is not None:
+            outputs.extend(q._n for q in late["pending_parameters"]())
         if not outputs:
             return
-        from ..frontend.realize import realize_nodes
-        realize_nodes(outputs, "optimizer.step")
+        late["realize_nodes"](outputs, "optimizer.step")
         self._host_step.update(steps)
         for p, new_p, st, new_st in updates:
             _rebind_param(p, new_p)
@@ -404,18 +401,33 @@ class _Handle:
         self.remove()
 
 
+_late: dict = {}
+
+
+def _late_imports() -> dict:
+    """Modules that import this one (nn, multiprocessing, realize), imported on first use
+    and kept: an import statement in the per-step path costs a lookup every call."""
+    if not _late:
+        from ..frontend.realize import realize_nodes
+        from ..multiprocessing._shared import write_shared
+        try:
+            from ..nn.modules.parameter import Parameter, pending_parameters
+        except ImportError:
+            Parameter = pending_parameters = None
+        _late.update(realize_nodes=realize_nodes, write_shared=write_shared,
+                     Parameter=Parameter, pending_parameters=pending_parameters)
+    return _late
+
+
 def _rebind_param(p: Tensor, node) -> None:
     """Make parameter `p` hold the realized value `node`, staying a leaf that requires grad.
 
     A parameter in shared memory (Hogwild) keeps its segment: the new values are written
     into it, so every process sharing it sees them."""
-    from ..multiprocessing._shared import write_shared
-    if write_shared(p, node):
+    late = _late_imports()
+    if late["write_shared"](p, node):
         return
-    try:
-        from ..nn.modules.parameter import Parameter
-    except ImportError:
-        Parameter = None
+    Parameter = late["Parameter"]
     if Parameter is not None and isinstance(p, Parameter):
         p.data = Tensor._from_node(node)
         return
