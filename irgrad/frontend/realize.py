@@ -65,6 +65,9 @@ def executable_for(graph, device_name: str) -> Executable:
         log.emit("cache", f"memory hit ({len(graph.nodes)} nodes)")
         return exe
     log.emit("cache", f"memory miss ({len(graph.nodes)} nodes)")
+    if log.enabled("recompile"):
+        from .recompile import note_miss
+        note_miss(graph, device_name)
     dump = log.dump_dir()
     name = None
     if dump:
