@@ -5,7 +5,7 @@ Topics (comma-separated; `all` turns on every one):
   its size and the user's line that asked for it, then its run time;
 - `cache`: memory-cache hits and misses, disk-cache hits and misses, damaged entries;
 - `compile`: each IREE compile (digest, node count, vmfb size, seconds, target);
-- `passes`: node counts before and after each optimization pass;
+- `passes`: node counts and peak live memory before and after each optimization pass;
 - `recompile`: for each compile after the first at a call site (the user's line of the graph's
   first output), what differs from the nearest graph compiled there before: graph inputs
   whose shape/dtype changed, changed ops and attributes, added/removed ops, with user lines.
