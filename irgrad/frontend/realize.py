@@ -1,9 +1,10 @@
 """The cut-compile-run driver: turn pending nodes into device buffers.
 
 `realize_nodes` cuts the graph that the requested nodes need (stopping at nodes that already
-hold data), looks its structural key up in the in-memory cache, compiles on a miss (through
-the disk cache), runs it, and attaches the output buffers to the nodes. Eager mode calls the
-same function on every new node, so eager and lazy share one path.
+hold data), looks its structural key up in the in-memory cache, then in the on-disk graph
+index (lowering/graph_index.py), compiles on a miss (through the disk cache), runs it, and
+attaches the output buffers to the nodes. Eager mode calls the same function on every new
+node, so eager and lazy share one path.
 """
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ from .. import logs as log
 from ..ir.graph import Graph
 from ..ir.node import Node
 from ..ir.state import eager_hook
-from ..lowering.compile import compile_graph
-from ..passes.pipeline import optimize
+from ..lowering import graph_index
 from ..runtime import device as devices
 from ..runtime.executable import Executable
 
@@ -69,13 +69,27 @@ def executable_for(graph, device_name: str) -> Executable:
         from .recompile import note_miss
         note_miss(graph, device_name)
     dump = log.dump_dir()
-    name = None
-    if dump:
-        _dumped[0] += 1
-        name = f"graph{_dumped[0]:04d}"
-        log.dump_text(dump, f"{name}.0-recorded.irgrad.txt", str(graph))
-    optimized = optimize(graph, dump_name=name)
-    vmfb, _ = compile_graph(optimized, device_name, dump_dir=dump, dump_name=name)
+    # The graph index maps this structure straight to a module in the disk cache, so a new
+    # process skips the passes, the MLIR and even importing them. Dumps and the passes log
+    # report on the lowering itself, so they take the full path.
+    use_index = not dump and not log.enabled("passes")
+    ikey = graph_index.key_for(graph, device_name) if use_index else None
+    vmfb = graph_index.lookup(ikey) if ikey is not None else None
+    if vmfb is None:
+        # Imported here, not at the top: they pull in the MLIR bindings and networkx.
+        from ..lowering.compile import compile_graph
+        from ..passes.pipeline import optimize
+        name = None
+        if dump:
+            _dumped[0] += 1
+            name = f"graph{_dumped[0]:04d}"
+            log.dump_text(dump, f"{name}.0-recorded.irgrad.txt", str(graph))
+        optimized = optimize(graph, dump_name=name)
+        info: dict = {}
+        vmfb, _ = compile_graph(optimized, device_name, dump_dir=dump, dump_name=name,
+                                info=info)
+        if ikey is not None and "digest" in info:
+            graph_index.record(ikey, info["digest"], info.get("flags", ()))
     counters["compiles"] += 1
     dev = devices.get(device_name)
     exe = Executable(dev, vmfb, [(o.dtype, o.shape) for o in graph.outputs], len(graph.inputs))

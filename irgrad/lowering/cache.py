@@ -5,6 +5,9 @@ file, fsync'd and renamed, so a crash never leaves a partial file under the fina
 entry starts with a magic tag and the SHA-256 of the vmfb that follows; a truncated or
 corrupted entry is reported as a miss (and later overwritten), never loaded: a vmfb is
 native code.
+
+The graph index (graph_index.py) keeps its small entries in the same directory and seals
+them with `seal`/`unseal` below; `stats` counts compiles and hits for both.
 """
 from __future__ import annotations
 
@@ -15,6 +18,10 @@ import tempfile
 from .. import logs as log
 
 MAGIC = b"IRGRAD-VMFB-1\n"
+
+# IREE compiles, disk-cache hits (index hits included) and graph-index hits in this process.
+# `irgrad.lowering.compile.stats` is this dict; it lives here so that counting needs no MLIR.
+stats = {"compiles": 0, "disk_hits": 0, "index_hits": 0}
 
 
 def cache_dir() -> str:
@@ -66,3 +73,19 @@ def read(digest: str) -> bytes | None:
 
 def write(digest: str, vmfb: bytes) -> None:
     atomic_write(entry_path(digest), MAGIC + hashlib.sha256(vmfb).digest() + vmfb)
+
+
+def seal(magic: bytes, payload: bytes) -> bytes:
+    """`payload` framed as `magic` + its SHA-256 + itself (the layout of a vmfb entry)."""
+    return magic + hashlib.sha256(payload).digest() + payload
+
+
+def unseal(magic: bytes, blob: bytes) -> bytes | None:
+    """The payload of a sealed blob, or None when the tag or the checksum is wrong."""
+    head = len(magic) + 32
+    if len(blob) < head or not blob.startswith(magic):
+        return None
+    payload = blob[head:]
+    if hashlib.sha256(payload).digest() != blob[len(magic):head]:
+        return None
+    return payload

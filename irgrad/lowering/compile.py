@@ -28,7 +28,7 @@ from .worker_client import WORKER, WorkerCrashed
 _LOC_RE = re.compile(r'loc\("irgrad\.([\w.]+)"\("([^"]+)":(\d+)')
 _FILE_LINE_RE = re.compile(r'^(\S+?):(\d+):\d+: error', re.M)
 
-stats = {"compiles": 0, "disk_hits": 0}
+stats = cache.stats  # {"compiles", "disk_hits", "index_hits"}: see cache.py
 
 
 def _new_session(flags):
@@ -71,23 +71,25 @@ def module_digest(text: str, flags, target: str) -> str:
 
 
 def compile_graph(graph, target: str = "cpu", cpu: str | None = None, dump_dir=None,
-                  dump_name: str | None = None):
+                  dump_name: str | None = None, info: dict | None = None):
     """Return (vmfb bytes, module text) for `graph`, compiling only on a disk-cache miss.
 
     Graph-specific choices (codegen_choice.py) are tried first; if IREE fails with them, the
     graph is compiled again with the target's plain flags before any error is raised.
+    `info`, when given, receives the cache `digest` and the `flags` of the module returned
+    (what the graph index records).
     """
     base = compile_flags(target, cpu)
     extra = codegen_flags(graph, target)
     if extra:
         try:
-            return _compile_with(graph, base + extra, target, dump_dir, dump_name)
+            return _compile_with(graph, base + extra, target, dump_dir, dump_name, info)
         except errors.CompileError as e:
             log.emit("compile", f"retrying without {' '.join(extra)}: {str(e).splitlines()[0]}")
-    return _compile_with(graph, base, target, dump_dir, dump_name)
+    return _compile_with(graph, base, target, dump_dir, dump_name, info)
 
 
-def _compile_with(graph, flags, target, dump_dir, dump_name):
+def _compile_with(graph, flags, target, dump_dir, dump_name, info=None):
     session = _new_session(flags)
     t0 = time.perf_counter()
     module = emit_module(graph, session.context)
@@ -99,6 +101,8 @@ def _compile_with(graph, flags, target, dump_dir, dump_name):
     if vmfb is not None:
         stats["disk_hits"] += 1
         log.emit("cache", f"disk hit {digest[:12]} ({len(graph.nodes)} nodes)")
+        if info is not None:
+            info.update(digest=digest, flags=tuple(flags))
         return vmfb, text
     log.emit("cache", f"disk miss {digest[:12]} ({len(graph.nodes)} nodes)")
     diagnostics = []
@@ -124,6 +128,8 @@ def _compile_with(graph, flags, target, dump_dir, dump_name):
     tiled = " (data tiling)" if any("data-tiling" in f for f in flags) else ""
     log.emit("compile", f"compiled {digest[:12]}: {len(graph.nodes)} nodes, "
                         f"{len(vmfb)} bytes, {time.perf_counter() - t0:.2f}s for {target}{tiled}")
+    if info is not None:
+        info.update(digest=digest, flags=tuple(flags))
     return vmfb, text
 
 
