@@ -422,6 +422,29 @@ class Lowerer:
         maps.append(self.identity_map(len(node.shape)))
         return ins, maps, slots
 
+    def kernel_operands(self, node, operands, shape, maps=None):
+        """(generic inputs, their index maps, slots) for a fused kernel iterating over
+        `shape`: input k is read through maps[k] (per input dim, the loop dim it follows or
+        None for index 0; see ir/ops/fused.py), or broadcasts into `shape` where `maps` or
+        its entry is None. Inlined scalar constants become slots as in broadcast_operands.
+        The caller appends the output's map."""
+        R = len(shape)
+        ins, amaps, slots = [], [], []
+        for k, (inp, val) in enumerate(zip(node.inputs, operands)):
+            c = self.scalar_consts.get(id(inp))
+            if c is not None:
+                slots.append(("const", inp.dtype, c))
+                continue
+            slots.append(("arg", len(ins)))
+            ins.append(val)
+            m = maps[k] if maps else None
+            if m is None:
+                amaps.append(self.broadcast_map(inp.shape, shape))
+            else:
+                amaps.append(self.affine_map(R, [self.cst(0) if e is None else self.dim(e)
+                                                 for e in m]))
+        return ins, amaps, slots
+
     def slot_values(self, slots, args):
         """Inside the kernel body: the scalar value of each slot."""
         return [args[s[1]] if s[0] == "arg" else Scalar(s[1], s[1], {}).const(s[2])

@@ -37,7 +37,7 @@ def _splat(n):
 
 
 def fold_splats(n):
-    if n.opdef.is_source or not n.inputs or n.opdef.unique or n.op == "fused":
+    if n.opdef.is_source or not n.inputs or n.opdef.unique or n.op in ("fused", "fused_reduce"):
         return None
     splats = [_splat(x) for x in n.inputs]
     if any(s is None for s in splats) or n.dtype.name == "bfloat16":
