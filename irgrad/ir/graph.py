@@ -6,7 +6,7 @@ per node its op, attributes, type and the positions of its inputs; never values 
 """
 from __future__ import annotations
 
-from .node import Node, walk_to_data
+from .node import Node, walk
 
 
 class Graph:
@@ -27,7 +27,7 @@ class Graph:
     @classmethod
     def cut(cls, outputs) -> "Graph":
         outputs = list(outputs)
-        nodes = walk_to_data(outputs)
+        nodes = walk(outputs, stop_at_data=True)
         pos, inputs, key = {}, [], []
         add_input, add_key = inputs.append, key.append
         for i, n in enumerate(nodes):

@@ -142,13 +142,12 @@ def leaf(dtype: DType, shape, data=None, requires_grad=False, device="cpu") -> N
     return node
 
 
-def walk(outputs, stop=None):
+def walk(outputs, stop=None, stop_at_data: bool = False):
     """Topological order of the nodes reachable from `outputs`, without recursion.
 
-    A node for which `stop(node)` holds is yielded but its inputs are not visited.
+    A node for which `stop(node)` holds (or, with `stop_at_data`, a node that holds data:
+    the nodes of a graph cut) is yielded but its inputs are not visited.
     """
-    if stop is None:
-        stop = _never
     order, seen = [], set()
     stack = [(n, False) for n in reversed(outputs)]
     pop, push, mark, emit = stack.pop, stack.append, seen.add, order.append
@@ -161,35 +160,12 @@ def walk(outputs, stop=None):
             continue
         mark(id(node))
         push((node, True))
-        if node.inputs and not stop(node):
-            for inp in reversed(node.inputs):
-                if id(inp) not in seen:
-                    push((inp, False))
-    return order
-
-
-def _never(node) -> bool:
-    return False
-
-
-def walk_to_data(outputs):
-    """`walk(outputs)` stopping at nodes that hold data: the nodes of a graph cut."""
-    order, seen = [], set()
-    stack = [(n, False) for n in reversed(outputs)]
-    pop, push, mark, emit = stack.pop, stack.append, seen.add, order.append
-    while stack:
-        node, expanded = pop()
-        if expanded:
-            emit(node)
+        if not node.inputs or (stop_at_data and node.data is not None) or \
+                (stop is not None and stop(node)):
             continue
-        if id(node) in seen:
-            continue
-        mark(id(node))
-        push((node, True))
-        if node.data is None:
-            for inp in reversed(node.inputs):
-                if id(inp) not in seen:
-                    push((inp, False))
+        for inp in reversed(node.inputs):
+            if id(inp) not in seen:
+                push((inp, False))
     return order
 
 

@@ -410,15 +410,7 @@ class Lowerer:
     def broadcast_operands(self, node, operands):
         """(generic inputs, index maps incl. the output's, slots) for an elementwise kernel:
         inlined scalar constants become ("const", dtype, value) slots, the rest broadcast."""
-        ins, maps, slots = [], [], []
-        for inp, val in zip(node.inputs, operands):
-            c = self.scalar_consts.get(id(inp))
-            if c is not None:
-                slots.append(("const", inp.dtype, c))
-                continue
-            slots.append(("arg", len(ins)))
-            ins.append(val)
-            maps.append(self.broadcast_map(inp.shape, node.shape))
+        ins, maps, slots = self.kernel_operands(node, operands, node.shape)
         maps.append(self.identity_map(len(node.shape)))
         return ins, maps, slots
 
