@@ -276,8 +276,12 @@ def test_mean_of_squared_difference_is_one_kernel():
     g = optimize(Graph.cut([(x - y).pow(2).mean(1).node]))
     assert [n.op for n in g.nodes if n.inputs and n.op != "const"] == ["fused_reduce", "div"]
     assert list(_dispatches(g).values()) == [b"reduction"]
-    g = optimize(Graph.cut([(x - y).pow(2).sum().node]))
+    g = optimize(Graph.cut([(x - y).pow(2).sum(1).node]))
     assert list(_dispatches(g).values()) == [b"reduction"]
+    # A 0-d sum of 3072 >= reduce.WIDE_SUM_MIN values accumulates in float64: its rounding
+    # to float32 cannot join the dispatch of a root without parallel loops (see below).
+    g = optimize(Graph.cut([(x - y).pow(2).sum().node]))
+    assert sorted(_dispatches(g).values()) == [b"elementwise", b"reduction"]
     # Over every dim the result is 0-d, and IREE 3.13 never fuses a consumer into a
     # dispatch whose root has no parallel loop: the reduction is one kernel, and the
     # division of its one value by N a tiny second one.

@@ -22,7 +22,7 @@ import numpy as np
 from .. import dtypes as dt
 from ..opdef import REGISTRY, defop
 from .common import np_dtype_of
-from .reduce import highest, lowest, reduced_shape
+from .reduce import highest, lowest, reduced_shape, round_result, sum_accumulator
 
 
 # ---- shared by both kernels ------------------------------------------------------------------
@@ -186,14 +186,23 @@ def _reduce_lower(L, node, operands):
     maps.append(L.affine_map(R, [L.cst(0) if i in dims else L.dim(i) for i in range(R)
                                  if i not in dims or keepdim]))
     its = ["reduction" if i in dims else "parallel" for i in range(R)]
-    S = L.scalar(node.dtype)
+    # The same accumulator as the plain reduction (reduce.sum_accumulator), so fusing never
+    # changes a result's precision: a long float sum adds in float64 and rounds once.
+    acc = node.dtype
+    if node.attrs["kind"] == "sum":
+        reduced = 1
+        for i in dims:
+            reduced *= shape[i]
+        acc = sum_accumulator(node.dtype, reduced, node.device)
+    S = L.scalar(acc)
     program = node.attrs["program"]
 
     def body(*args):
         v = _body_program(L, program, L.slot_values(slots, args[:n_in]))
-        return combine(S, args[-1], v)
+        return combine(S, args[-1], S.cast(v, node.dtype, acc))
 
-    return L.generic(ins, [L.full(node.shape, node.dtype, init)], maps, its, body)
+    r = L.generic(ins, [L.full(node.shape, acc, init)], maps, its, body)
+    return round_result(L, r, node.shape, acc, node.dtype)
 
 
 def _reduce_samples(rng):
@@ -243,6 +252,13 @@ def _reduce_samples(rng):
         # size-1 dim read at index 0
         ([_f32(rng, (3,))], attrs(absx, (4, 3), f32, "sum", (0,))),
         ([_f32(rng, (3, 1))], attrs(negx, (3, 1), f32, "amax", (1,), True, ((0, None),))),
+        # reductions long enough for the float64 accumulator (reduce.WIDE_SUM_MIN): over a
+        # row, over a transposed read, over half values widened to f32, over a broadcast
+        ([_f32(rng, (3, 2100)), _f32(rng, (2100,))], attrs(mul, (3, 2100), f32, "sum", (1,))),
+        ([_f32(rng, (3, 2100))], attrs(negx, (2100, 3), f32, "sum", (0,), True, ((1, 0),))),
+        ([rng.uniform(-2, 2, (50, 3, 45)).astype(np.float16)],
+         attrs(half, (50, 3, 45), f32, "sum", (0, 2))),
+        ([_f32(rng, (3,))], attrs(absx, (2100, 3), f32, "sum", (0,))),
     ]
 
 

@@ -50,10 +50,45 @@ def reduce_rule(inputs, attrs):
     return x.dtype, reduced_shape(x.shape, attrs["dims"], attrs["keepdim"])
 
 
-def lower_reduction(L, node, operand, init, combine):
-    """One generic: out[kept dims] = combine(out, x[all dims]) starting from `init`."""
+# Float sums reducing at least this many elements into each output accumulate in float64
+# (then round once to their dtype) on the CPU. IREE adds a reduction sequentially per vector
+# lane (a column sum: per output), so float32 rounding errors grow with the length: ~2e-6
+# relative for a 4M-value sum or column sums over 2048 rows, 5e-5 for the 4M-value sum of
+# x * x, where PyTorch's cascade sums stay near 1e-7. Shorter rows keep their own dtype
+# (errors of a few ulps; no conversions). GPU targets keep the dtype's own accumulator (f64
+# is slow or missing there).
+WIDE_SUM_MIN = 2048
+WIDE_SUM_DEVICES = (None, "cpu")
+
+
+def sum_accumulator(dtype: dt.DType, reduced: int, device) -> dt.DType:
+    """The dtype a sum of `reduced` elements per output accumulates in (reduced: the
+    product of the reduced dims' sizes; device: the node's)."""
+    if (dtype.category == dt.FLOAT and dtype is not dt.float64 and reduced >= WIDE_SUM_MIN
+            and device in WIDE_SUM_DEVICES):
+        return dt.float64
+    return dtype
+
+
+def round_result(L, acc_value, shape, acc: dt.DType, dtype: dt.DType):
+    """A wide accumulator's tensor rounded once to the result dtype. IREE fuses this
+    elementwise generic into the reduction's dispatch, except after a reduction to one value
+    (no parallel loop), where it joins the consumer's dispatch or is a tiny one of its own."""
+    if acc is dtype:
+        return acc_value
+    R = len(shape)
+    S = L.scalar(acc)
+    return L.generic([acc_value], [L.empty(shape, dtype)], [L.identity_map(R)] * 2,
+                     ["parallel"] * R, lambda v, _out: S.cast(v, acc, dtype))
+
+
+def lower_reduction(L, node, operand, init, combine, acc=None):
+    """One generic: out[kept dims] = combine(out, x[all dims]) starting from `init`; with
+    `acc` (a wider float dtype) the values are widened, combined in `acc` and the result
+    rounded once to the node's dtype."""
     x = node.inputs[0]
     dims, keepdim = node.attrs["dims"], node.attrs["keepdim"]
+    acc = acc or node.dtype
     R = x.ndim
     out_exprs = []
     for i in range(R):
@@ -62,11 +97,17 @@ def lower_reduction(L, node, operand, init, combine):
                 out_exprs.append(L.cst(0))
         else:
             out_exprs.append(L.dim(i))
-    init_t = L.full(node.shape, node.dtype, init)
+    init_t = L.full(node.shape, acc, init)
     its = ["reduction" if i in dims else "parallel" for i in range(R)]
-    S = L.scalar(node.dtype)
-    return L.generic([operand], [init_t], [L.identity_map(R), L.affine_map(R, out_exprs)], its,
-                     lambda v, acc: combine(S, acc, v))
+    S = L.scalar(acc)
+    r = L.generic([operand], [init_t], [L.identity_map(R), L.affine_map(R, out_exprs)], its,
+                  lambda v, a: combine(S, a, S.cast(v, x.dtype, acc)))
+    return round_result(L, r, node.shape, acc, node.dtype)
+
+
+def _lower_sum(L, node, operands):
+    acc = sum_accumulator(node.dtype, count(node.inputs[0], node.attrs["dims"]), node.device)
+    return lower_reduction(L, node, operands[0], 0, lambda S, a, v: S.add(a, v), acc)
 
 
 def lowest(d: dt.DType):
@@ -169,9 +210,24 @@ def _extreme_samples(rng):
             ([np.zeros((2, 0), np.float32)], {"dims": (1,), "keepdim": False})]
 
 
-defop("sum", infer=reduce_rule, reference=_np_reduce(np.sum),
-      lower=lambda L, n, ops: lower_reduction(L, n, ops[0], 0, lambda S, a, v: S.add(a, v)),
-      grad=_grad_sum, samples=_reduce_samples)
+def _np_sum(x, dims, keepdim):
+    """Float sums in float64, rounded once (what the wide accumulator computes)."""
+    wide = x.astype(np.float64) if x.dtype.kind == "f" else x
+    return np.asarray(np.sum(wide, axis=dims, keepdims=keepdim)).astype(x.dtype)
+
+
+def _sum_samples(rng):
+    # Reductions long enough for the float64 accumulator (rows, half columns, everything).
+    wide = rng.uniform(0.5, 1.5, size=(3, WIDE_SUM_MIN + 5))
+    return _reduce_samples(rng) + [
+        ([wide.astype(np.float32)], {"dims": (1,), "keepdim": False}),
+        ([wide.T.astype(np.float16)], {"dims": (0,), "keepdim": True}),
+        ([rng.uniform(0.5, 1.5, size=(2, 3, 700)).astype(np.float32)],
+         {"dims": (0, 1, 2), "keepdim": False})]
+
+
+defop("sum", infer=reduce_rule, reference=_np_sum, lower=_lower_sum,
+      grad=_grad_sum, samples=_sum_samples)
 defop("prod", infer=reduce_rule, reference=_np_reduce(np.prod),
       lower=lambda L, n, ops: lower_reduction(L, n, ops[0], 1, lambda S, a, v: S.mul(a, v)),
       grad=_grad_prod, samples=_prod_samples)
