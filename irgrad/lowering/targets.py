@@ -14,6 +14,13 @@ COMMON_FLAGS = (
     "--iree-execution-model=async-external",
     # O2 strips cf.assert; index ops assert their bounds when values are unknown at record time.
     "--iree-opt-strip-assertions=false",
+    # O2's defaults, restated: once the compiler worker has initialized IREE's process-wide
+    # options (worker.GLOBAL_CL_FLAGS), options whose default follows --iree-opt-level keep
+    # their O0 default. Not aggressive fusion: with it, IREE 3.13 fuses multi-reduction
+    # loops into dispatches that miss operands ("operand #2 does not dominate this use",
+    # cross_entropy with label smoothing), the bug GLOBAL_CL_FLAGS works around.
+    "--iree-opt-generalize-matmul=true",
+    "--iree-opt-outer-dim-concat=true",
 )
 
 TARGETS = {
