@@ -15,6 +15,8 @@ import irgrad
 from irgrad.logs import set_topics  # (`irgrad.log` itself is the logarithm, as in torch)
 from irgrad.frontend import realize
 
+from source_lines import marked_line
+
 HERE = os.path.basename(__file__)
 
 
@@ -38,11 +40,7 @@ def lines(text, topic):
 
 
 def line_of(marker: str) -> int:
-    with open(__file__) as f:
-        for i, ln in enumerate(f, 1):
-            if ln.rstrip().endswith(f"# {marker}"):
-                return i
-    raise AssertionError(marker)
+    return marked_line(__file__, marker)
 
 
 def code(x):

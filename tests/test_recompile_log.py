@@ -18,15 +18,13 @@ from irgrad.frontend import realize, recompile
 from irgrad.ir.graph import Graph
 from irgrad.logs import set_topics
 
+from source_lines import marked_line
+
 HERE = os.path.basename(__file__)
 
 
 def line_of(marker: str) -> int:
-    with open(__file__) as f:
-        for i, ln in enumerate(f, 1):
-            if ln.rstrip().endswith(f"# {marker}"):
-                return i
-    raise AssertionError(marker)
+    return marked_line(__file__, marker)
 
 
 def at(marker: str) -> str:
